@@ -1,4 +1,5 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import {
   CallToolRequestSchema,
   ErrorCode,
@@ -64,7 +65,11 @@ export interface SessionOptions {
 export function createSessionServer(info: ServerInfo, app: ServerApp, options: SessionOptions): SessionServer {
   const mcp = new McpServer(
     { name: info.name, version: info.version, title: info.title },
-    { capabilities: { logging: {} }, ...(app.instructions ? { instructions: app.instructions } : {}) },
+    {
+      capabilities: { logging: {} },
+      jsonSchemaValidator: noElicitation,
+      ...(app.instructions ? { instructions: app.instructions } : {}),
+    },
   );
   const server = mcp.server;
   let clientLevel: LoggingLevel | undefined;
@@ -122,6 +127,18 @@ export function createSessionServer(info: ServerInfo, app: ServerApp, options: S
   };
   return { mcp, session };
 }
+
+/**
+ * The SDK uses a JSON Schema validator only to check elicitation answers. Portside servers never
+ * elicit, so they skip building Ajv (a large share of start-up time) and refuse instead.
+ */
+const noElicitation: jsonSchemaValidator = {
+  getValidator: () => () => ({
+    valid: false,
+    data: undefined,
+    errorMessage: "This server does not use elicitation.",
+  }),
+};
 
 export type HostConfig = ConfigOf<HostOptions>;
 
