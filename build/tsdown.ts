@@ -9,7 +9,10 @@ const ENTRY_PREFIX = "\0portside-cli:";
  * `external` (native modules, large libraries loaded only when first needed). The entry turns on
  * Node's compile cache before loading the rest, so later starts skip parsing.
  */
-export function cliBundle(entries: Record<string, string>, options: { external?: (string | RegExp)[] } = {}): UserConfig {
+export function cliBundle(
+  entries: Record<string, string>,
+  options: { external?: (string | RegExp)[] } = {},
+): UserConfig {
   const external = options.external ?? [];
   return defineConfig({
     entry: Object.fromEntries(Object.entries(entries).map(([name, source]) => [name, `${ENTRY_PREFIX}${source}`])),
@@ -23,7 +26,8 @@ export function cliBundle(entries: Record<string, string>, options: { external?:
     fixedExtension: false,
     clean: true,
     external,
-    noExternal: (id) => !external.some((e) => (typeof e === "string" ? id === e || id.startsWith(`${e}/`) : e.test(id))),
+    noExternal: (id) =>
+      !external.some((e) => (typeof e === "string" ? id === e || id.startsWith(`${e}/`) : e.test(id))),
     inputOptions: { resolve: { conditionNames: ["source", "import", "node", "default"] } },
     plugins: [
       {

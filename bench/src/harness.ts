@@ -111,7 +111,8 @@ export interface Row {
  * figures worth comparing: absolute numbers drift with the machine's load.
  */
 export function report(title: string, labels: string[], rows: Row[]): string {
-  const fmt = (n: number) => (Number.isNaN(n) ? "n/a" : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+  const fmt = (n: number) =>
+    Number.isNaN(n) ? "n/a" : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
   const header = ["metric", ...labels, ...labels.slice(1).map((l) => `${l} ÷ ${labels[0]}`)];
   const lines = rows.map((row) => {
     const base = row.values[0] as number;

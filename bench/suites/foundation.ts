@@ -1,5 +1,15 @@
 import { fileURLToPath } from "node:url";
-import { coldStarts, connect, median, percentile, report, roundTrips, rssMiB, type ServerCommand, throughput } from "../src/harness.ts";
+import {
+  coldStarts,
+  connect,
+  median,
+  percentile,
+  report,
+  roundTrips,
+  rssMiB,
+  type ServerCommand,
+  throughput,
+} from "../src/harness.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 

@@ -1,5 +1,4 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import {
   CallToolRequestSchema,
   ErrorCode,
@@ -8,6 +7,7 @@ import {
   McpError,
   SetLevelRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { ResponseBudget } from "./budget.js";
 import { ConfigError, type ConfigOf, type OptionsSpec, parseCommandLine, renderHelp } from "./config.js";
 import { type HostOptions, hostOptions } from "./host-options.js";

@@ -7,12 +7,12 @@ import {
   defineTool,
   option,
   parseCommandLine,
-  redact,
   ResponseBudget,
+  redact,
+  StdioTransport,
   sanitizeMarkup,
   sanitizeText,
   sanitizeTextWithCount,
-  StdioTransport,
   ToolError,
 } from "../src/index.js";
 import { connectInMemory } from "../src/testing.js";
@@ -90,8 +90,20 @@ describe("redaction", () => {
 describe("parseCommandLine", () => {
   const spec = {
     roots: option({ type: "list", flag: "roots", help: "", positional: true, schema: z.array(z.string()).min(1) }),
-    readOnly: option({ type: "boolean", flag: "read-only", env: "X_READ_ONLY", help: "", schema: z.boolean().default(false) }),
-    maxRows: option({ type: "number", flag: "max-rows", env: "X_MAX_ROWS", help: "", schema: z.number().int().positive().default(10) }),
+    readOnly: option({
+      type: "boolean",
+      flag: "read-only",
+      env: "X_READ_ONLY",
+      help: "",
+      schema: z.boolean().default(false),
+    }),
+    maxRows: option({
+      type: "number",
+      flag: "max-rows",
+      env: "X_MAX_ROWS",
+      help: "",
+      schema: z.number().int().positive().default(10),
+    }),
     deny: option({ type: "list", flag: "deny", env: "X_DENY", help: "", schema: z.array(z.string()).default([]) }),
   };
   const run = (argv: string[], env: Record<string, string> = {}) => {
@@ -124,7 +136,12 @@ describe("StdioTransport", () => {
   const setup = (max = 1024) => {
     const input = new PassThrough();
     const output = new PassThrough();
-    const transport = new StdioTransport({ maxMessageBytes: max, log: createLogger({ write: () => {} }), input, output });
+    const transport = new StdioTransport({
+      maxMessageBytes: max,
+      log: createLogger({ write: () => {} }),
+      input,
+      output,
+    });
     const received: unknown[] = [];
     transport.onmessage = (m) => received.push(m);
     let written = "";

@@ -134,3 +134,61 @@ export function textOf(result: unknown): string {
 export function structured<T = Record<string, unknown>>(result: unknown): T {
   return (result as CallToolResult).structuredContent as T;
 }
+
+/** Scenarios of the official conformance suite that apply to any real server over HTTP. */
+export const GENERIC_CONFORMANCE_SCENARIOS = [
+  "server-initialize",
+  "ping",
+  "tools-list",
+  "logging-set-level",
+  "dns-rebinding-protection",
+  "server-sse-multiple-streams",
+] as const;
+
+export interface ConformanceOutcome {
+  scenario: string;
+  passed: number;
+  total: number;
+  failed: number;
+  output: string;
+}
+
+/**
+ * Runs `@modelcontextprotocol/conformance` scenarios against an HTTP server, saving the full output
+ * to `outFile` (it is asserted on by the caller, not printed).
+ */
+export async function runConformance(
+  url: URL,
+  scenarios: readonly string[],
+  outFile: string,
+): Promise<ConformanceOutcome[]> {
+  const { createRequire } = await import("node:module");
+  const { mkdirSync, appendFileSync, writeFileSync } = await import("node:fs");
+  const { execFile } = await import("node:child_process");
+  const require = createRequire(import.meta.url);
+  const bin = join(dirname(require.resolve("@modelcontextprotocol/conformance/package.json")), "dist", "index.js");
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, "");
+  const outcomes: ConformanceOutcome[] = [];
+  for (const scenario of scenarios) {
+    const output = await new Promise<string>((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, "server", "--url", url.href, "--scenario", scenario],
+        { timeout: 120_000, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } },
+        (_error, stdout, stderr) => resolve(`${stdout}${stderr}`),
+      );
+    });
+    appendFileSync(outFile, `### ${scenario}\n${output}\n`);
+    const clean = output.replace(/\u001b\[[0-9;]*m/g, "");
+    const match = /Passed:\s*(\d+)\/(\d+),\s*(\d+)\s*failed/.exec(clean);
+    outcomes.push({
+      scenario,
+      passed: Number(match?.[1] ?? 0),
+      total: Number(match?.[2] ?? -1),
+      failed: Number(match?.[3] ?? -1),
+      output: clean,
+    });
+  }
+  return outcomes;
+}
