@@ -77,7 +77,7 @@ export async function coldStarts(servers: ServerCommand[], runs: number): Promis
 }
 
 /** Sequential calls: each sample is one round trip. */
-export async function roundTrips(client: Client, call: () => Promise<unknown>, count: number, warmup = 20) {
+export async function roundTrips(call: () => Promise<unknown>, count: number, warmup = 20) {
   for (let i = 0; i < warmup; i++) await call();
   const samples: number[] = [];
   for (let i = 0; i < count; i++) samples.push((await time(call))[0]);

@@ -30,7 +30,7 @@ export async function run(): Promise<void> {
   for (const [i, server] of servers.entries()) {
     const c = await connect(server);
     const call = () => c.client.callTool({ name: "echo", arguments: { text: "hello" } });
-    const samples = await roundTrips(c.client, call, 1000, 100);
+    const samples = await roundTrips(call, 1000, 100);
     rows.rtP50.push(median(samples));
     rows.rtP99.push(percentile(samples, 99));
     rows.tput.push(await throughput(call, 4000, 16));
