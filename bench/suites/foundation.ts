@@ -26,6 +26,7 @@ export async function run(): Promise<void> {
     rtP99: [] as number[],
     tput: [] as number[],
     rss: [] as number[],
+    big: [] as number[],
   };
   for (const [i, server] of servers.entries()) {
     const c = await connect(server);
@@ -35,6 +36,12 @@ export async function run(): Promise<void> {
     rows.rtP99.push(percentile(samples, 99));
     rows.tput.push(await throughput(call, 4000, 16));
     rows.rss.push(rssMiB(c.pid));
+    // A large argument exercises the stdio reader: the SDK's re-joins its buffer on every chunk
+    // (and its process exits, unanswered, from about 6 MiB).
+    const big = "x".repeat(4 * 1024 * 1024);
+    const bigCall = () =>
+      c.client.callTool({ name: "echo", arguments: { text: big } }, undefined, { timeout: 600_000 });
+    rows.big.push(median(await roundTrips(bigCall, 5, 1)));
     rows.coldP50.push(median(cold[i] as number[]));
     await c.close();
   }
@@ -47,6 +54,7 @@ export async function run(): Promise<void> {
       { metric: "echo round trip p99", unit: "ms", values: rows.rtP99 },
       { metric: "throughput, 16 in flight", unit: "calls/s", values: rows.tput, lowerIsBetter: false },
       { metric: "RSS after load", unit: "MiB", values: rows.rss },
+      { metric: "4 MiB argument round trip p50", unit: "ms", values: rows.big },
     ],
   );
 }
