@@ -1,0 +1,6 @@
+import { cliBundle } from "../../build/tsdown.ts";
+
+export default cliBundle(
+  { cli: "src/cli.ts" },
+  { external: ["puppeteer-core", "@puppeteer/browsers", "turndown", "@mozilla/readability"] },
+);
