@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+import { runServer } from "@portside/shared";
+import { postgresServer } from "./server.js";
+
+await runServer(postgresServer);

@@ -1,0 +1,182 @@
+import { connect as netConnect } from "node:net";
+import type { Logger } from "@portside/shared";
+import type { Pool, PoolClient } from "pg";
+import { quoteAlways } from "../sql/allowlist.js";
+import { classifyError, isConnectionError, QueryFailure } from "./errors.js";
+
+export interface DatabaseSettings {
+  connectionString: string;
+  poolSize: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** Schemas after pg_catalog on the search path while a query runs (for operators of extensions). */
+  searchPath: readonly string[];
+  applicationName: string;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Maps a position in the SQL that ran back to the caller's SQL. */
+  originalPosition?: (position: number) => number | undefined;
+}
+
+/** How long to keep retrying a lost connection (e.g. while the database restarts). */
+const RECONNECT_BACKOFF_MS = [50, 150, 300, 600, 1000, 1500, 2000];
+
+/**
+ * A pool of connections that runs every piece of work inside `BEGIN READ ONLY` with the statement,
+ * lock and idle-in-transaction timeouts set locally, always rolls back, cancels the query on the
+ * server when the caller gives up, and reconnects when the database went away in between.
+ */
+export class Database {
+  private pool: Pool | undefined;
+  private poolLoading: Promise<Pool> | undefined;
+  private readonly transactionStart: string;
+
+  constructor(
+    private readonly settings: DatabaseSettings,
+    private readonly log: Logger,
+  ) {
+    const timeout = settings.statementTimeoutMs;
+    const lockTimeout = Math.min(timeout, 2000);
+    // A safety net if this process stalls mid-transaction: the server ends the session itself.
+    const idleTimeout = timeout + 10_000;
+    this.transactionStart = [
+      "BEGIN TRANSACTION READ ONLY",
+      `SET LOCAL statement_timeout = ${timeout}`,
+      `SET LOCAL lock_timeout = ${lockTimeout}`,
+      `SET LOCAL idle_in_transaction_session_timeout = ${idleTimeout}`,
+      `SET LOCAL search_path = ${["pg_catalog", ...settings.searchPath].map(quoteAlways).join(", ")}`,
+    ].join("; ");
+  }
+
+  /**
+   * Runs `work` in a read-only transaction on one connection. Connection failures are retried on a
+   * fresh connection (the work is read-only, so running it again is harmless).
+   */
+  async readOnly<T>(work: (client: PoolClient) => Promise<T>, options: RunOptions = {}): Promise<T> {
+    const deadline = Date.now() + Math.max(this.settings.connectTimeoutMs, 2000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.attempt(work, options);
+      } catch (error) {
+        const failure = classifyError(error, options.originalPosition, options.signal?.aborted ?? false);
+        const wait = RECONNECT_BACKOFF_MS[Math.min(attempt, RECONNECT_BACKOFF_MS.length - 1)] as number;
+        if (!failure.connectionLost || options.signal?.aborted || Date.now() + wait > deadline) throw failure;
+        this.log.debug("database connection lost; retrying on a new connection", { attempt: attempt + 1 });
+        await sleep(wait, options.signal);
+      }
+    }
+  }
+
+  private async attempt<T>(work: (client: PoolClient) => Promise<T>, options: RunOptions): Promise<T> {
+    const pool = await this.getPool();
+    if (options.signal?.aborted) throw new QueryFailure("cancelled", "The call was cancelled.");
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    const onClientError = (error: Error) => {
+      broken = error;
+    };
+    client.on("error", onClientError);
+    let hardStop: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      void cancelBackend(client, this.log);
+      // If the server does not answer the cancel (network gone), drop the connection.
+      hardStop = setTimeout(() => {
+        broken ??= new Error("connection dropped after cancellation");
+        void client.end().catch(() => undefined);
+      }, 3000);
+      hardStop.unref();
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await client.query(this.transactionStart);
+      try {
+        return await work(client);
+      } finally {
+        await client.query("ROLLBACK").catch((error: Error) => {
+          broken ??= error;
+        });
+      }
+    } catch (error) {
+      if (isConnectionError(error) || isFatal(error)) broken ??= error as Error;
+      throw error;
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      if (hardStop) clearTimeout(hardStop);
+      client.off("error", onClientError);
+      client.release(broken ?? false);
+    }
+  }
+
+  private getPool(): Promise<Pool> {
+    if (this.pool) return Promise.resolve(this.pool);
+    this.poolLoading ??= import("pg").then(({ default: pg }) => {
+      const pool = new pg.Pool({
+        connectionString: this.settings.connectionString,
+        max: this.settings.poolSize,
+        connectionTimeoutMillis: this.settings.connectTimeoutMs,
+        idleTimeoutMillis: 30_000,
+        application_name: this.settings.applicationName,
+      });
+      // An idle connection that dies (database restart) is dropped by the pool; the next call reconnects.
+      pool.on("error", (error) => this.log.warn("an idle database connection was lost", { error }));
+      this.pool = pool;
+      return pool;
+    });
+    return this.poolLoading;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    this.poolLoading = undefined;
+    await pool?.end();
+  }
+}
+
+/** Server errors that end the session: the connection must not go back to the pool. */
+function isFatal(error: unknown): boolean {
+  const severity = (error as { severity?: string })?.severity;
+  return severity === "FATAL" || severity === "PANIC";
+}
+
+/** Asks the server to cancel the running statement of `client` (PostgreSQL's CancelRequest). */
+function cancelBackend(client: PoolClient, log: Logger): Promise<void> {
+  const c = client as unknown as { processID: number | null; secretKey: number | null; host: string; port: number };
+  if (c.processID === null || c.secretKey === null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const socket = c.host.startsWith("/") ? netConnect(`${c.host}/.s.PGSQL.${c.port}`) : netConnect(c.port, c.host);
+    const done = () => {
+      socket.destroy();
+      resolve();
+    };
+    socket.setTimeout(2000, done);
+    socket.once("error", (error) => {
+      log.debug("could not send a cancel request", { error });
+      done();
+    });
+    socket.once("connect", () => {
+      const message = Buffer.alloc(16);
+      message.writeInt32BE(16, 0);
+      message.writeInt32BE(80877102, 4);
+      message.writeInt32BE(c.processID as number, 8);
+      message.writeInt32BE(c.secretKey as number, 12);
+      socket.end(message, done);
+    });
+  });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
