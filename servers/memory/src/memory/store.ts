@@ -1,0 +1,162 @@
+import type {
+  AddedObservations,
+  EmbeddingSpace,
+  Entity,
+  GraphCounts,
+  GraphPosition,
+  ImportedCounts,
+  Memory,
+  MemoryFilter,
+  MemoryPatch,
+  NewMemory,
+  ObservationAddition,
+  ObservationDeletion,
+  PendingEmbedding,
+  RankedId,
+  Relation,
+  VectorCounts,
+  VectorHit,
+  VectorKind,
+} from "./types.js";
+
+export type EmbeddingScope = "missing" | "stale" | "all";
+
+export type GraphItem = { kind: "entity"; id: number; entity: Entity } | { kind: "relation"; id: number; relation: Relation };
+
+export interface EntityWithId extends Entity {
+  id: number;
+}
+
+export interface EntityMatches {
+  /** Entities whose name, type or an observation contains the whole query (case-insensitive). */
+  substring: RankedId[];
+  /** Entities that contain some of the query's words, best first. */
+  terms: RankedId[];
+}
+
+export interface StoredVector {
+  kind: VectorKind;
+  id: number;
+  revision: number;
+  contentHash: string;
+  vector: Float32Array;
+}
+
+export interface ImportBatch {
+  entities: Entity[];
+  relations: Relation[];
+  memories: NewMemory[];
+}
+
+export interface InsertedMemory {
+  id: number;
+  /** True when identical content was already stored; its tags and links were merged instead. */
+  duplicate: boolean;
+}
+
+/**
+ * Everything the memory server keeps. Two implementations (SQLite on disk, PostgreSQL + pgvector)
+ * pass the same test suite. Every write method is one transaction: when it resolves, the change is
+ * durable, and concurrent writers (other processes) never lose each other's changes.
+ */
+export interface MemoryStore {
+  readonly kind: "sqlite" | "postgres";
+  /** False on a PostgreSQL database without pgvector: full-text search only. */
+  readonly supportsVectors: boolean;
+  /** Where the data lives, safe to show (no credentials). */
+  readonly location: string;
+
+  // Knowledge graph (the official server's semantics).
+  /** Creates entities whose names are new; returns only those. */
+  createEntities(entities: Entity[]): Promise<Entity[]>;
+  /** Creates relations that do not exist yet; returns only those. */
+  createRelations(relations: Relation[]): Promise<Relation[]>;
+  /** Adds new observations; throws {@link MissingEntityError} (changing nothing) if an entity is missing. */
+  addObservations(additions: ObservationAddition[]): Promise<AddedObservations[]>;
+  /** Deletes entities, their observations, and relations from or to them. Returns how many entities went. */
+  deleteEntities(names: string[]): Promise<number>;
+  deleteObservations(deletions: ObservationDeletion[]): Promise<number>;
+  deleteRelations(relations: Relation[]): Promise<number>;
+  /** Up to `limit` items after `position`: entities first, then relations. */
+  readGraph(position: GraphPosition | undefined, limit: number): Promise<{ items: GraphItem[]; more: boolean }>;
+  /** Entities by name, in the order asked, skipping unknown names. */
+  getEntities(names: string[]): Promise<EntityWithId[]>;
+  getEntitiesById(ids: number[]): Promise<EntityWithId[]>;
+  /** Relations from or to any of the names, up to `limit`. */
+  relationsTouching(names: string[], limit: number): Promise<{ relations: Relation[]; more: boolean }>;
+  searchEntities(query: string, limit: number): Promise<EntityMatches>;
+  graphCounts(): Promise<GraphCounts>;
+
+  // Memories.
+  insertMemory(memory: NewMemory): Promise<InsertedMemory>;
+  updateMemory(id: number, patch: MemoryPatch): Promise<Memory | undefined>;
+  /** Returns the ids that existed and were deleted. */
+  deleteMemories(ids: number[]): Promise<number[]>;
+  getMemories(ids: number[]): Promise<Memory[]>;
+  /** Newest first, ids below `beforeId`. */
+  listMemories(filter: MemoryFilter, beforeId: number | undefined, limit: number): Promise<Memory[]>;
+  countMemories(filter: MemoryFilter): Promise<number>;
+  /** Full-text (BM25 or ts_rank) matches for any of `terms`, best first. */
+  searchMemories(terms: string[], filter: MemoryFilter, limit: number): Promise<RankedId[]>;
+
+  // Vectors.
+  /** The id of a model + dimension pair, created on first use. */
+  embeddingSpace(model: string, dimensions: number): Promise<EmbeddingSpace>;
+  /**
+   * Items that need a vector, by id after `afterId`: `missing` have none, `stale` also counts those
+   * with a vector from another model or dimension, `all` is every item.
+   */
+  pendingEmbeddings(
+    kind: VectorKind,
+    space: EmbeddingSpace | undefined,
+    scope: EmbeddingScope,
+    afterId: number,
+    limit: number,
+  ): Promise<PendingEmbedding[]>;
+  /** Vectors already computed in `space` for any of these content hashes. */
+  vectorsByHash(space: EmbeddingSpace, hashes: string[]): Promise<Map<string, Float32Array>>;
+  /** Writes vectors; skips items deleted or changed (revision moved on) since they were read. */
+  putVectors(space: EmbeddingSpace, vectors: StoredVector[]): Promise<number>;
+  /** Nearest items by cosine similarity, optionally only among `candidates`. */
+  nearest(
+    kind: VectorKind,
+    space: EmbeddingSpace,
+    query: Float32Array,
+    limit: number,
+    filter?: MemoryFilter,
+  ): Promise<VectorHit[]>;
+  /** Exact similarity of the given items (those with a vector in `space`). */
+  similarities(kind: VectorKind, space: EmbeddingSpace, query: Float32Array, ids: number[]): Promise<VectorHit[]>;
+  vectorCounts(kind: VectorKind, space: EmbeddingSpace | undefined): Promise<VectorCounts>;
+
+  // Bulk and bookkeeping.
+  importBatch(batch: ImportBatch): Promise<ImportedCounts>;
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class MissingEntityError extends Error {
+  constructor(readonly entityName: string) {
+    super(`Entity with name ${entityName} not found`);
+    this.name = "MissingEntityError";
+  }
+}
+
+/** Relations are unique by all three parts. */
+export const relationKey = (r: Relation): string => JSON.stringify([r.from, r.to, r.relationType]);
+
+/** True when a filter narrows anything. */
+export const hasFilter = (filter: MemoryFilter | undefined): filter is MemoryFilter =>
+  filter !== undefined &&
+  ((filter.tags?.length ?? 0) > 0 || filter.entity !== undefined || filter.since !== undefined || filter.until !== undefined);
+
+/** Shallow merge where a key set to null is removed. */
+export function mergeMetadata(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = value;
+  }
+  return out;
+}
