@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+import { runServer } from "@portside/shared";
+import { server } from "./server.js";
+
+await runServer(server);

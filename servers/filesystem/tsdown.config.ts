@@ -1,0 +1,3 @@
+import { cliBundle } from "../../build/tsdown.ts";
+
+export default cliBundle({ cli: "src/cli.ts" });
