@@ -35,22 +35,22 @@ export class ChessComClient {
 
   // Players
 
-  profile(username: string, signal?: AbortSignal): Promise<Fetched<PlayerProfile>> {
+  async profile(username: string, signal?: AbortSignal): Promise<Fetched<PlayerProfile>> {
     const name = v.username(username);
     return this.http.getJson(`/player/${name}`, player(name), signal);
   }
 
-  stats(username: string, signal?: AbortSignal): Promise<Fetched<PlayerStats>> {
+  async stats(username: string, signal?: AbortSignal): Promise<Fetched<PlayerStats>> {
     const name = v.username(username);
     return this.http.getJson(`/player/${name}/stats`, player(name), signal);
   }
 
-  playerClubs(username: string, signal?: AbortSignal) {
+  async playerClubs(username: string, signal?: AbortSignal) {
     const name = v.username(username);
     return this.http.getJson<{ clubs?: Record<string, unknown>[] }>(`/player/${name}/clubs`, player(name), signal);
   }
 
-  playerMatches(username: string, signal?: AbortSignal) {
+  async playerMatches(username: string, signal?: AbortSignal) {
     const name = v.username(username);
     return this.http.getJson<Partial<Record<"finished" | "in_progress" | "registered", Record<string, unknown>[]>>>(
       `/player/${name}/matches`,
@@ -59,7 +59,7 @@ export class ChessComClient {
     );
   }
 
-  playerTournaments(username: string, signal?: AbortSignal) {
+  async playerTournaments(username: string, signal?: AbortSignal) {
     const name = v.username(username);
     return this.http.getJson<Partial<Record<"finished" | "in_progress" | "registered", Record<string, unknown>[]>>>(
       `/player/${name}/tournaments`,
@@ -68,12 +68,12 @@ export class ChessComClient {
     );
   }
 
-  currentDailyGames(username: string, signal?: AbortSignal) {
+  async currentDailyGames(username: string, signal?: AbortSignal) {
     const name = v.username(username);
     return this.http.getJson<{ games?: DailyGame[] }>(`/player/${name}/games`, player(name), signal);
   }
 
-  toMoveGames(username: string, signal?: AbortSignal) {
+  async toMoveGames(username: string, signal?: AbortSignal) {
     const name = v.username(username);
     return this.http.getJson<{ games?: ToMoveGame[] }>(`/player/${name}/games/to-move`, player(name), signal);
   }
@@ -95,17 +95,17 @@ export class ChessComClient {
     return months.sort((a, b) => a.year * 12 + a.month - (b.year * 12 + b.month));
   }
 
-  monthGames(username: string, month: YearMonth, signal?: AbortSignal) {
+  async monthGames(username: string, month: YearMonth, signal?: AbortSignal) {
     const name = v.username(username);
     return this.http.getJson<{ games?: ArchivedGame[] }>(monthPath(name, month), monthResource(name, month), signal);
   }
 
-  monthPgn(username: string, month: YearMonth, signal?: AbortSignal): Promise<Fetched<string>> {
+  async monthPgn(username: string, month: YearMonth, signal?: AbortSignal): Promise<Fetched<string>> {
     const name = v.username(username);
     return this.http.getText(`${monthPath(name, month)}/pgn`, monthResource(name, month), signal);
   }
 
-  liveGames(username: string, baseSeconds: number, incrementSeconds: number, signal?: AbortSignal) {
+  async liveGames(username: string, baseSeconds: number, incrementSeconds: number, signal?: AbortSignal) {
     const name = v.username(username);
     const [base, increment] = v.liveTimeControl(baseSeconds, incrementSeconds);
     return this.http.getJson<{ games?: ArchivedGame[] }>(
@@ -118,7 +118,7 @@ export class ChessComClient {
     );
   }
 
-  titled(title: string, signal?: AbortSignal) {
+  async titled(title: string, signal?: AbortSignal) {
     const t = v.title(title);
     return this.http.getJson<{ players?: string[] }>(
       `/titled/${t}`,
@@ -129,17 +129,17 @@ export class ChessComClient {
 
   // Clubs
 
-  club(id: string, signal?: AbortSignal): Promise<Fetched<Club>> {
+  async club(id: string, signal?: AbortSignal): Promise<Fetched<Club>> {
     const clubId = v.clubId(id);
     return this.http.getJson(`/club/${clubId}`, club(clubId), signal);
   }
 
-  clubMembers(id: string, signal?: AbortSignal): Promise<Fetched<ClubMembers>> {
+  async clubMembers(id: string, signal?: AbortSignal): Promise<Fetched<ClubMembers>> {
     const clubId = v.clubId(id);
     return this.http.getJson(`/club/${clubId}/members`, club(clubId), signal);
   }
 
-  clubMatches(id: string, signal?: AbortSignal) {
+  async clubMatches(id: string, signal?: AbortSignal) {
     const clubId = v.clubId(id);
     return this.http.getJson<Partial<Record<"finished" | "in_progress" | "registered", Record<string, unknown>[]>>>(
       `/club/${clubId}/matches`,
@@ -150,12 +150,12 @@ export class ChessComClient {
 
   // Tournaments
 
-  tournament(id: string, signal?: AbortSignal) {
+  async tournament(id: string, signal?: AbortSignal) {
     const t = v.tournamentId(id);
     return this.http.getJson<Record<string, unknown>>(`/tournament/${t}`, tournament(t), signal);
   }
 
-  tournamentRound(id: string, round: number, signal?: AbortSignal) {
+  async tournamentRound(id: string, round: number, signal?: AbortSignal) {
     const t = v.tournamentId(id);
     const r = v.positiveInt(round, "round", 1000);
     return this.http.getJson<Record<string, unknown>>(
@@ -165,7 +165,7 @@ export class ChessComClient {
     );
   }
 
-  tournamentGroup(id: string, round: number, group: number, signal?: AbortSignal) {
+  async tournamentGroup(id: string, round: number, group: number, signal?: AbortSignal) {
     const t = v.tournamentId(id);
     const r = v.positiveInt(round, "round", 1000);
     const g = v.positiveInt(group, "group", 10_000);
@@ -241,36 +241,36 @@ export class ChessComClient {
 
   // Countries
 
-  country(code: string, signal?: AbortSignal): Promise<Fetched<Country>> {
+  async country(code: string, signal?: AbortSignal): Promise<Fetched<Country>> {
     const c = v.countryCode(code);
     return this.http.getJson(`/country/${c}`, country(c), signal);
   }
 
-  countryPlayers(code: string, signal?: AbortSignal) {
+  async countryPlayers(code: string, signal?: AbortSignal) {
     const c = v.countryCode(code);
     return this.http.getJson<{ players?: string[] }>(`/country/${c}/players`, country(c), signal);
   }
 
-  countryClubs(code: string, signal?: AbortSignal) {
+  async countryClubs(code: string, signal?: AbortSignal) {
     const c = v.countryCode(code);
     return this.http.getJson<{ clubs?: string[] }>(`/country/${c}/clubs`, country(c), signal);
   }
 
   // Site-wide
 
-  leaderboards(signal?: AbortSignal): Promise<Fetched<Leaderboards>> {
+  async leaderboards(signal?: AbortSignal): Promise<Fetched<Leaderboards>> {
     return this.http.getJson("/leaderboards", { notFound: "Chess.com has no leaderboards right now." }, signal);
   }
 
-  dailyPuzzle(signal?: AbortSignal): Promise<Fetched<Puzzle>> {
+  async dailyPuzzle(signal?: AbortSignal): Promise<Fetched<Puzzle>> {
     return this.http.getJson("/puzzle", { notFound: "Chess.com has no daily puzzle right now." }, signal);
   }
 
-  randomPuzzle(signal?: AbortSignal): Promise<Fetched<Puzzle>> {
+  async randomPuzzle(signal?: AbortSignal): Promise<Fetched<Puzzle>> {
     return this.http.getJson("/puzzle/random", { notFound: "Chess.com has no random puzzle right now." }, signal);
   }
 
-  streamers(signal?: AbortSignal): Promise<Fetched<{ streamers?: Streamer[] }>> {
+  async streamers(signal?: AbortSignal): Promise<Fetched<{ streamers?: Streamer[] }>> {
     return this.http.getJson("/streamers", { notFound: "Chess.com has no streamer list right now." }, signal);
   }
 }
