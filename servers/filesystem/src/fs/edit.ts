@@ -59,15 +59,18 @@ function whitespaceMatches(lines: readonly string[], wanted: readonly string[]):
   return found;
 }
 
-/** New lines for a whitespace-tolerant match, re-indented to where the match was found. */
+/**
+ * New lines for a whitespace-tolerant match: the indentation the caller's oldText had is swapped
+ * for the indentation found in the file, so relative indentation inside newText is kept.
+ */
 function reindent(found: readonly string[], oldLines: readonly string[], newText: string): string[] {
-  const indent = /^\s*/.exec(found[0] ?? "")?.[0] ?? "";
-  return newText.split("\n").map((line, j) => {
-    if (j === 0) return indent + line.trimStart();
-    const oldIndent = /^\s*/.exec(oldLines[j] ?? "")?.[0] ?? "";
-    const newIndent = /^\s*/.exec(line)?.[0] ?? "";
-    if (oldIndent && newIndent) return indent + " ".repeat(Math.max(0, newIndent.length - oldIndent.length)) + line.trimStart();
-    return line;
+  const indentOf = (line: string) => /^[ \t]*/.exec(line)?.[0] ?? "";
+  const fileIndent = indentOf(found[0] ?? "");
+  const givenIndent = indentOf(oldLines[0] ?? "");
+  return newText.split("\n").map((line) => {
+    if (line.trim() === "") return line.trimStart();
+    if (line.startsWith(givenIndent)) return fileIndent + line.slice(givenIndent.length);
+    return fileIndent + line.trimStart();
   });
 }
 

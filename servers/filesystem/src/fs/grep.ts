@@ -1,6 +1,6 @@
 /** Searching file contents below a directory: literal or regex, .gitignore-aware, bounded. */
-import picomatch from "picomatch";
 import { FsError } from "../sandbox/errors.js";
+import { relativeGlobs } from "../sandbox/glob.js";
 import { openDescendantFile, type PinnedDir, readSmallFileSync } from "../sandbox/pinned.js";
 import { type WalkEntry, walk } from "../sandbox/walk.js";
 import type { GitignoreRules } from "./gitignore.js";
@@ -75,8 +75,8 @@ export function compileQuery(query: string, regex: boolean, caseSensitive: boole
 
 export async function searchContent(start: PinnedDir, options: ContentSearchOptions): Promise<ContentSearchResult> {
   const pattern = compileQuery(options.query, options.regex, options.caseSensitive);
-  const include = options.include.length ? picomatch([...options.include], { dot: true, basename: true }) : undefined;
-  const exclude = options.exclude.length ? picomatch([...options.exclude], { dot: true, basename: true }) : undefined;
+  const include = relativeGlobs(options.include);
+  const exclude = relativeGlobs(options.exclude);
   const { gitignore } = options;
 
   const candidates: string[] = [];

@@ -1,4 +1,5 @@
 import picomatch from "picomatch";
+import { relativeGlobs } from "./glob.js";
 import { relativeTo } from "./policy.js";
 
 type Matcher = (path: string) => boolean;
@@ -18,7 +19,7 @@ export class DenyList {
     this.patterns = patterns;
     const rel = patterns.filter((p) => !p.startsWith("/"));
     const abs = patterns.filter((p) => p.startsWith("/"));
-    this.relative = rel.length ? picomatch(rel, { dot: true, basename: true }) : undefined;
+    this.relative = relativeGlobs(rel);
     this.absolute = abs.length ? picomatch(abs, { dot: true }) : undefined;
   }
 

@@ -134,13 +134,22 @@ async function openChecked(path: string, flags: number, argument: string): Promi
 
 const openDescriptor = promisify(openCallback);
 
+/** Opening a directory with O_NOFOLLOW fails with ENOTDIR (not ELOOP) on a link: tell the two apart. */
+function isLinkNow(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+  } catch {
+    return false;
+  }
+}
+
 /** Opens a resolved directory and confirms where it is. */
 export async function openDirectory(real: string, guard: Guard, argument: string): Promise<PinnedDir> {
   let fd: number;
   try {
     fd = await openDescriptor(real, O_DIR);
   } catch (error) {
-    if (errnoOf(error) === "ELOOP") throw raced(argument);
+    if (errnoOf(error) === "ELOOP" || isLinkNow(real)) throw raced(argument);
     if (errnoOf(error) === "ENOTDIR") {
       throw new FsError("invalid_argument", `\`${argument}\` is not a directory.`, {
         argument,
@@ -334,7 +343,7 @@ export async function ensureDirectory(
       try {
         next = openChildDirectorySync(dir, name);
       } catch (error) {
-        if (errnoOf(error) === "ELOOP") throw raced(argument);
+        if (errnoOf(error) === "ELOOP" || isLinkNow(dir.at(name))) throw raced(argument);
         if (errnoOf(error) === "ENOTDIR") {
           throw new FsError("conflict", `\`${argument}\`: ${posix.join(dir.real, name)} exists and is not a directory.`, {
             argument,

@@ -1,0 +1,228 @@
+/**
+ * The escape suite through the tools, as a hostile model would try it: every tool, every way out.
+ * Each attempt must be refused with permission_denied naming the rule, and nothing outside the
+ * allowed directory (nor the look-alike next to it) may change.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { connectInMemory } from "@portside/shared/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SandboxRule } from "../src/sandbox/errors.js";
+import { createApp, instructionsFor, toolsFor } from "../src/server.js";
+import { type Layout, makeLayout, snapshot } from "./helpers.js";
+
+let layout: Layout;
+let client: Client;
+let close: () => Promise<void>;
+let before: { outside: Record<string, string>; evil: Record<string, string> };
+
+beforeAll(async () => {
+  layout = makeLayout();
+  const app = await createApp(
+    { directories: [layout.allowed], readOnly: false, deny: [".env"], maxReadBytes: 1 << 20, allowDelete: true },
+    () => undefined,
+  );
+  const connection = await connectInMemory({ instructions: instructionsFor(app), tools: toolsFor(app) });
+  client = connection.client;
+  close = connection.close;
+  before = { outside: snapshot(layout.outside), evil: snapshot(layout.evil) };
+});
+
+afterAll(async () => {
+  await close();
+  // The point of it all: nothing outside changed, whatever was attempted.
+  expect(snapshot(layout.outside)).toEqual(before.outside);
+  expect(snapshot(layout.evil)).toEqual(before.evil);
+  expect(existsSync(join(layout.outside, "new.txt"))).toBe(false);
+  layout.cleanup();
+});
+
+const call = async (name: string, args: Record<string, unknown>) =>
+  (await client.callTool({ name, arguments: args })) as CallToolResult;
+
+function refusal(result: CallToolResult): { code?: string; rule?: string } {
+  expect(result.isError, JSON.stringify(result.content)).toBe(true);
+  return (result._meta?.["io.portside/error"] ?? {}) as { code?: string; rule?: string };
+}
+
+type Escape = [description: string, path: (l: Layout) => string, rule: SandboxRule];
+
+/** Paths that must not reach a file outside, whatever tool they are given to. */
+const FILE_ESCAPES: Escape[] = [
+  [".. traversal", () => "../outside/secret.txt", "outside_allowed_directories"],
+  ["absolute path outside", (l) => join(l.outside, "secret.txt"), "outside_allowed_directories"],
+  ["absolute path climbing with ..", (l) => `${l.allowed}/sub/../../outside/secret.txt`, "outside_allowed_directories"],
+  ["prefix look-alike", (l) => join(l.evil, "secret.txt"), "outside_allowed_directories"],
+  ["file:// URL outside", (l) => pathToFileURL(join(l.outside, "secret.txt")).href, "outside_allowed_directories"],
+  ["~", () => "~/.bashrc", "outside_allowed_directories"],
+  ["/etc/passwd", () => "/etc/passwd", "outside_allowed_directories"],
+  ["link to a file outside", () => "link-out", "symlink_escape"],
+  ["through a link to a directory outside", () => "dirlink-out/secret.txt", "symlink_escape"],
+  ["symlinked parent", () => "sub/parent-out/secret.txt", "symlink_escape"],
+  ["link chain ending outside", () => "chain-1", "symlink_escape"],
+  ["dangling link pointing outside", () => "dangling-out", "symlink_escape"],
+  ["NUL byte", () => "file.txt\u0000/../../outside/secret.txt", "nul_byte"],
+  ["control character", () => "file.txt\n../outside/secret.txt", "control_character"],
+  ["bidi override", () => "\u202e../outside/secret.txt", "invisible_character"],
+  ["backslashes", () => "..\\outside\\secret.txt", "backslash"],
+  ["fullwidth dots", () => "\uff0e\uff0e/outside/secret.txt", "unicode_lookalike"],
+  ["division slash", () => "..\u2215outside\u2215secret.txt", "unicode_lookalike"],
+  ["denied name", () => ".env", "denied_by_pattern"],
+  ["link to a denied name", () => "link-env", "denied_by_pattern"],
+];
+
+/** Paths that must not reach a directory outside. */
+const DIRECTORY_ESCAPES: Escape[] = [
+  ["..", () => "..", "outside_allowed_directories"],
+  ["the outside directory", (l) => l.outside, "outside_allowed_directories"],
+  ["prefix look-alike", (l) => l.evil, "outside_allowed_directories"],
+  ["the filesystem root", () => "/", "outside_allowed_directories"],
+  ["home", () => "~", "outside_allowed_directories"],
+  ["link to a directory outside", () => "dirlink-out", "symlink_escape"],
+  ["symlinked parent", () => "sub/parent-out", "symlink_escape"],
+  ["below a symlinked parent", () => "sub/parent-out/nested", "symlink_escape"],
+  ["backslashes", () => "..\\outside", "backslash"],
+  ["fullwidth dots", () => "\uff0e\uff0e", "unicode_lookalike"],
+];
+
+/** Destinations that must not land outside (a link inside may itself be replaced, so none here). */
+const DESTINATION_ESCAPES: Escape[] = [
+  [".. traversal", () => "../outside/planted.txt", "outside_allowed_directories"],
+  ["absolute path outside", (l) => join(l.outside, "planted.txt"), "outside_allowed_directories"],
+  ["prefix look-alike", (l) => join(l.evil, "planted.txt"), "outside_allowed_directories"],
+  ["through a link to a directory outside", () => "dirlink-out/planted.txt", "symlink_escape"],
+  ["symlinked parent", () => "sub/parent-out/planted.txt", "symlink_escape"],
+  ["below a dangling link outside", () => "dangling-out/planted.txt", "symlink_escape"],
+  ["new directory through a link outside", () => "dirlink-out/newdir/planted.txt", "symlink_escape"],
+  ["backslashes", () => "..\\outside\\planted.txt", "backslash"],
+  ["NUL byte", () => "planted.txt\u0000", "nul_byte"],
+];
+
+const fileTools: Array<[string, (path: string) => Record<string, unknown>]> = [
+  ["read_text_file", (path) => ({ path })],
+  ["read_file", (path) => ({ path, head: 1 })],
+  ["read_media_file", (path) => ({ path })],
+  ["get_file_info", (path) => ({ path })],
+  ["write_file", (path) => ({ path, content: "pwned" })],
+  ["edit_file", (path) => ({ path, edits: [{ oldText: "secret", newText: "pwned" }] })],
+  ["create_directory", (path) => ({ path })],
+  ["copy_file", (path) => ({ source: path, destination: "stolen.txt" })],
+  ["move_file", (path) => ({ source: path, destination: "stolen.txt" })],
+  ["search_content", (path) => ({ path, query: "secret" })],
+];
+
+describe.each(fileTools)("%s refuses every way out", (tool, args) => {
+  it.each(FILE_ESCAPES)("%s", async (_what, path, rule) => {
+    const p = path(layout);
+    // Naming a link inside as the thing to move is allowed (it moves the link, not its target).
+    if (tool === "move_file" && ["link-out", "chain-1", "dangling-out", "link-env"].includes(p)) return;
+    const error = refusal(await call(tool, args(p)));
+    expect(error.code).toBe("permission_denied");
+    expect(error.rule).toBe(rule);
+  });
+});
+
+const directoryTools: Array<[string, (path: string) => Record<string, unknown>]> = [
+  ["list_directory", (path) => ({ path })],
+  ["list_directory_with_sizes", (path) => ({ path })],
+  ["directory_tree", (path) => ({ path })],
+  ["search_files", (path) => ({ path, pattern: "**" })],
+  ["search_content", (path) => ({ path, query: "secret" })],
+  ["get_file_info", (path) => ({ path })],
+  ["create_directory", (path) => ({ path: `${path}/planted` })],
+];
+
+describe.each(directoryTools)("%s refuses every directory outside", (tool, args) => {
+  it.each(DIRECTORY_ESCAPES)("%s", async (_what, path, rule) => {
+    const error = refusal(await call(tool, args(path(layout))));
+    expect(error.code).toBe("permission_denied");
+    expect(error.rule).toBe(rule);
+  });
+});
+
+const destinationTools: Array<[string, (path: string) => Record<string, unknown>]> = [
+  ["write_file", (path) => ({ path, content: "planted" })],
+  ["copy_file", (path) => ({ source: "file.txt", destination: path })],
+  ["copy_file (overwrite)", (path) => ({ source: "file.txt", destination: path, overwrite: true })],
+  ["move_file", (path) => ({ source: "sub/inner.txt", destination: path })],
+  ["move_file (overwrite)", (path) => ({ source: "sub/inner.txt", destination: path, overwrite: true })],
+  ["create_directory", (path) => ({ path })],
+];
+
+describe.each(destinationTools)("%s never lands outside", (label, args) => {
+  it.each(DESTINATION_ESCAPES)("%s", async (_what, path, rule) => {
+    const tool = label.split(" ")[0] as string;
+    const error = refusal(await call(tool, args(path(layout))));
+    expect(error.code).toBe("permission_denied");
+    expect(error.rule).toBe(rule);
+    expect(existsSync(join(layout.allowed, "sub", "inner.txt"))).toBe(true);
+  });
+});
+
+describe("other ways out", () => {
+  it("delete_file refuses outside paths and the allowed directory itself, but may delete a link inside", async () => {
+    for (const [, path, rule] of [...DIRECTORY_ESCAPES, ...FILE_ESCAPES.slice(0, 7)]) {
+      if (path(layout) === "dirlink-out") continue; // a link inside: deleting it is allowed (below)
+      expect(refusal(await call("delete_file", { path: path(layout) })).rule).toBe(rule);
+    }
+    for (const path of [layout.allowed, ".", "sub/.."]) {
+      expect(refusal(await call("delete_file", { path })).rule).toBe("allowed_directory_itself");
+    }
+    expect(refusal(await call("move_file", { source: ".", destination: "elsewhere" })).rule).toBe("allowed_directory_itself");
+    const deleted = await call("delete_file", { path: "dangling-out" });
+    expect(deleted.isError).toBeFalsy();
+    expect(existsSync(join(layout.allowed, "dangling-out"))).toBe(false);
+  });
+
+  it("read_multiple_files refuses each escaping path in place", async () => {
+    const result = await call("read_multiple_files", {
+      paths: ["file.txt", "../outside/secret.txt", "link-out", "dirlink-out/secret.txt", ".env"],
+    });
+    const text = (result.content[0] as { text: string }).text;
+    expect(text).toContain("file.txt:\ninside");
+    expect(text).toContain("(rule: outside_allowed_directories)");
+    expect(text).toContain("(rule: symlink_escape)");
+    expect(text).toContain("(rule: denied_by_pattern)");
+    expect(text).not.toContain("outside secret");
+    expect(text).not.toContain("inside-secret");
+  });
+
+  it.each([
+    ["search_files", { path: ".", pattern: "../**" }],
+    ["search_files", { path: ".", pattern: "/etc/*" }],
+    ["search_files", { path: ".", pattern: "{..,sub}/*" }],
+    ["search_files", { path: ".", pattern: "*", excludePatterns: ["../x"] }],
+    ["directory_tree", { path: ".", excludePatterns: ["../../*"] }],
+    ["search_content", { path: ".", query: "x", include: ["../outside/*"] }],
+  ])("%s refuses a glob that climbs out: %j", async (tool, args) => {
+    expect(refusal(await call(tool, args)).rule).toBe("glob_escape");
+  });
+
+  it("walks do not follow links out, and never show denied entries", async () => {
+    const files = await call("search_files", { path: ".", pattern: "**" });
+    const found = (files.structuredContent as { matches: string[] }).matches;
+    expect(found.length).toBeGreaterThan(5);
+    for (const path of found) expect(path.startsWith(`${layout.allowed}/`)).toBe(true);
+    expect(found.some((p) => p.includes("deep.txt") || p.endsWith("secret.txt") || p.endsWith(".env"))).toBe(false);
+
+    const tree = (await call("directory_tree", { path: "." })).content[0] as { text: string };
+    expect(tree.text).not.toContain("deep.txt");
+    expect(tree.text).not.toContain('".env"');
+
+    const listing = (await call("list_directory", { path: "." })).content[0] as { text: string };
+    expect(listing.text).not.toContain(".env");
+    expect(listing.text).toContain("[FILE] link-out");
+
+    const content = await call("search_content", { path: ".", query: "secret" });
+    expect((content.structuredContent as { matches: unknown[] }).matches).toEqual([]);
+  });
+
+  it("list_directory_with_sizes measures links themselves, never their targets outside", async () => {
+    const text = ((await call("list_directory_with_sizes", { path: "." })).content[0] as { text: string }).text;
+    const line = text.split("\n").find((l) => l.startsWith("[FILE] link-out")) ?? "";
+    expect(line).toMatch(/21 B$/); // the length of "../outside/secret.txt", not of the secret
+  });
+});
