@@ -100,16 +100,17 @@ export function selectTools(deps: GitHubDeps, selection: ToolSelection, toolsets
   const wanted = new Set<string>();
   for (const raw of selection.toolsets) {
     const name = raw.trim().toLowerCase();
-    if (name === "all") toolsets.forEach((set) => void wanted.add(set.name));
-    else if (name === "default")
-      for (const set of toolsets)
-        if (set.enabledByDefault) wanted.add(set.name);
-        else if (byToolset.has(name)) wanted.add(name);
-        else {
-          throw new ToolSelectionError(
-            `unknown toolset ${JSON.stringify(raw)}; known: ${toolsets.map((s) => s.name).join(", ")}, default, all`,
-          );
-        }
+    if (name === "all") {
+      for (const set of toolsets) wanted.add(set.name);
+    } else if (name === "default") {
+      for (const set of toolsets) if (set.enabledByDefault) wanted.add(set.name);
+    } else if (byToolset.has(name)) {
+      wanted.add(name);
+    } else {
+      throw new ToolSelectionError(
+        `unknown toolset ${JSON.stringify(raw)}; known: ${toolsets.map((s) => s.name).join(", ")}, default, all`,
+      );
+    }
   }
   for (const name of [...selection.include, ...selection.exclude]) {
     if (!known.has(name)) {

@@ -64,7 +64,8 @@ export class GitHubClient {
         error: (message: string) => log.error(message),
       },
       request: { fetch: this.guardedFetch, redirect: "manual" },
-      retry: { retries: 2, doNotRetry: [400, 401, 403, 404, 410, 413, 422, 451] },
+      // 429 is the throttling plugin's (it honours Retry-After); the rest cannot succeed on a retry.
+      retry: { retries: 2, doNotRetry: [400, 401, 403, 404, 405, 406, 409, 410, 413, 422, 429, 451] },
       throttle: {
         onRateLimit: (
           retryAfter: number,
@@ -161,17 +162,16 @@ export class GitHubClient {
   private installConditionalRequests(): void {
     const octokit = this.octokit;
     octokit.hook.wrap("request", async (request, options) => {
-      const isGet = options.method === "GET";
       let key: string | undefined;
-      let sent = options;
-      if (isGet) {
+      if (options.method === "GET") {
         const parsed = octokit.request.endpoint.parse(options);
         key = `${parsed.url} ${parsed.headers.accept ?? ""}`;
         const etag = this.cache.etagFor(key);
-        if (etag) sent = { ...options, headers: { ...options.headers, "if-none-match": etag } };
+        // Hooks further in receive this same options object (not the argument), so set it in place.
+        if (etag) options.headers = { ...options.headers, "if-none-match": etag };
       }
       try {
-        const response = await request(sent);
+        const response = await request(options);
         this.trackRateLimit(response.headers);
         if (response.status >= 300 && response.status < 400) {
           throw new MovedError(response.status, response.headers.location);

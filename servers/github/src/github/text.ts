@@ -14,8 +14,11 @@ export interface CleanMarkup {
 /** Markdown that GitHub renders (issue, PR, comment, review and release bodies). */
 export function cleanMarkup(value: string | null | undefined): CleanMarkup {
   if (!value) return { text: "", hiddenRemoved: false };
-  const text = sanitizeMarkup(value);
-  return { text, hiddenRemoved: text.length !== value.length };
+  const cleaned = sanitizeMarkup(value);
+  return {
+    text: cleaned.length === value.length ? cleaned : cleaned.trimEnd(),
+    hiddenRemoved: cleaned.length !== value.length,
+  };
 }
 
 /** Plain text: titles, names, commit messages, code. */
