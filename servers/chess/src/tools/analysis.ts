@@ -213,8 +213,13 @@ function describeFilter(filter: GameFilter) {
   };
 }
 
-const rec = (r: Record3) => `+${r.wins} =${r.draws} -${r.losses} (${r.games} games, score ${r.score}%)`;
-const split = (s: ColourSplit) => `${rec(s.total)}; white ${rec(s.white)}; black ${rec(s.black)}`;
+const rec = (r: Record3) =>
+  `+${r.wins} =${r.draws} -${r.losses} (${r.games} game${r.games === 1 ? "" : "s"}, score ${r.score}%)`;
+/** The total, then each colour that was played. */
+const split = (s: ColourSplit) =>
+  [rec(s.total), s.white.games ? `white ${rec(s.white)}` : "", s.black.games ? `black ${rec(s.black)}` : ""]
+    .filter(Boolean)
+    .join("; ");
 
 function rangeLine(d: { username: string; range: Record<string, unknown>; games: number }): string[] {
   const r = d.range;
