@@ -1,5 +1,16 @@
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -70,7 +81,8 @@ export function snapshot(dir: string): Record<string, string> {
     else if (info.isDirectory()) what = "dir";
     else what = `file ${createHash("sha256").update(readFileSync(path)).digest("hex")}`;
     out[rel || "."] = `${what} mode=${info.mode} size=${info.size} mtime=${info.mtimeMs}`;
-    if (info.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name), rel ? `${rel}/${name}` : name);
+    if (info.isDirectory())
+      for (const name of readdirSync(path)) visit(join(path, name), rel ? `${rel}/${name}` : name);
   };
   visit(dir, "");
   return out;

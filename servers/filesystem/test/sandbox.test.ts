@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -66,7 +75,15 @@ describe("path text policy", () => {
   });
 
   it("accepts ordinary Unicode names", () => {
-    for (const name of ["naïve.txt", "日本語/ファイル.md", "emoji-📁.txt", "Ελληνικά", "a b c.txt", "...hidden", "x..y"]) {
+    for (const name of [
+      "naïve.txt",
+      "日本語/ファイル.md",
+      "emoji-📁.txt",
+      "Ελληνικά",
+      "a b c.txt",
+      "...hidden",
+      "x..y",
+    ]) {
       expect(() => checkPathText(name, "path")).not.toThrow();
     }
   });
@@ -209,7 +226,11 @@ describe("sandbox.resolve", () => {
     ["the filesystem root", () => "/", "outside_allowed_directories"],
     ["/etc/passwd", () => "/etc/passwd", "outside_allowed_directories"],
     ["file:// URL outside", (l) => pathToFileURL(join(l.outside, "secret.txt")).href, "outside_allowed_directories"],
-    ["file:// URL with encoded ..", (l) => `file://${l.allowed}/%2e%2e/outside/secret.txt`, "outside_allowed_directories"],
+    [
+      "file:// URL with encoded ..",
+      (l) => `file://${l.allowed}/%2e%2e/outside/secret.txt`,
+      "outside_allowed_directories",
+    ],
     ["~ (home)", () => "~", "outside_allowed_directories"],
     ["~/ (home)", () => "~/.ssh/id_rsa", "outside_allowed_directories"],
     ["link to a file outside", () => "link-out", "symlink_escape"],
@@ -260,8 +281,13 @@ describe("sandbox.resolve", () => {
     symlinkSync("allowed", alias);
     const { sandbox: aliased } = await Sandbox.fromDirectories([alias], new DenyList([]));
     expect(aliased.directories).toEqual([layout.allowed]);
-    expect((await aliased.resolve(join(alias, "file.txt"), { argument: "path" })).real).toBe(join(layout.allowed, "file.txt"));
-    await expectDenied(aliased.resolve(join(alias, "..", "outside"), { argument: "path" }), "outside_allowed_directories");
+    expect((await aliased.resolve(join(alias, "file.txt"), { argument: "path" })).real).toBe(
+      join(layout.allowed, "file.txt"),
+    );
+    await expectDenied(
+      aliased.resolve(join(alias, "..", "outside"), { argument: "path" }),
+      "outside_allowed_directories",
+    );
   });
 
   it("skips directories that do not exist and reports them", async () => {
@@ -278,7 +304,10 @@ describe("sandbox.resolve", () => {
     const narrowed = await sandbox.narrow([sub]);
     expect(narrowed.directories).toEqual([sub]);
     expect((await narrowed.resolve("inner.txt", { argument: "path" })).real).toBe(join(sub, "inner.txt"));
-    await expectDenied(narrowed.resolve(join(layout.allowed, "file.txt"), { argument: "path" }), "outside_allowed_directories");
+    await expectDenied(
+      narrowed.resolve(join(layout.allowed, "file.txt"), { argument: "path" }),
+      "outside_allowed_directories",
+    );
 
     const wider = await sandbox.narrow([layout.base, "/"]);
     expect(wider.directories).toEqual([layout.allowed]);
@@ -292,7 +321,9 @@ describe("sandbox.resolve", () => {
   });
 
   it("expands ~ to the home directory, which is allowed only when inside", async () => {
-    const { sandbox: home } = await Sandbox.fromDirectories([layout.allowed], new DenyList([]), { home: layout.allowed });
+    const { sandbox: home } = await Sandbox.fromDirectories([layout.allowed], new DenyList([]), {
+      home: layout.allowed,
+    });
     expect((await home.resolve("~/file.txt", { argument: "path" })).real).toBe(join(layout.allowed, "file.txt"));
     expect(homedir()).not.toBe(layout.allowed);
   });
@@ -364,7 +395,10 @@ describe("pinned operations against a link swapped in after the check", () => {
     const dir = await openDirectory(join(layout.allowed, "sub"), sandbox, "path");
     try {
       swapSubForOutsideLink();
-      await writeAtomic(dir, "new.txt", async (h) => void (await h.writeFile("written")), { replace: true, argument: "path" });
+      await writeAtomic(dir, "new.txt", async (h) => void (await h.writeFile("written")), {
+        replace: true,
+        argument: "path",
+      });
     } finally {
       dir.close();
     }
@@ -431,7 +465,10 @@ describe("pinned operations against a link swapped in after the check", () => {
     const dir = await openDirectory(layout.allowed, sandbox, "path");
     try {
       const error = await refusal(
-        writeAtomic(dir, "file.txt", async (h) => void (await h.writeFile("new")), { replace: false, argument: "destination" }),
+        writeAtomic(dir, "file.txt", async (h) => void (await h.writeFile("new")), {
+          replace: false,
+          argument: "destination",
+        }),
       );
       expect(error.code).toBe("conflict");
     } finally {

@@ -13,7 +13,10 @@ const dir = mkdtempSync(join(tmpdir(), "portside-text-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const context = { argument: "path", shown: "f" };
 
-async function withFile<T>(content: string | Buffer, use: (file: { handle: FileHandle; size: number }) => Promise<T>): Promise<T> {
+async function withFile<T>(
+  content: string | Buffer,
+  use: (file: { handle: FileHandle; size: number }) => Promise<T>,
+): Promise<T> {
   const path = join(dir, `f-${Math.random().toString(36).slice(2)}`);
   writeFileSync(path, content);
   const handle = await open(path, "r");
@@ -90,7 +93,11 @@ describe("reading pages of lines", () => {
 
   it("counts a last line without a newline", async () => {
     await withFile("a\nb", async (file) => {
-      expect(await readLines(file, { offset: 2, maxChars: 100 }, context)).toMatchObject({ text: "b", lineCount: 1, totalLines: 2 });
+      expect(await readLines(file, { offset: 2, maxChars: 100 }, context)).toMatchObject({
+        text: "b",
+        lineCount: 1,
+        totalLines: 2,
+      });
     });
   });
 
@@ -122,7 +129,7 @@ describe("reading pages of lines", () => {
   });
 
   it("keeps multi-byte characters whole across read chunks", async () => {
-    const content = "é".repeat(200_000) + "\n€\n";
+    const content = `${"é".repeat(200_000)}\n€\n`;
     await withFile(content, async (file) => {
       const page = await readLines(file, { offset: 2, maxChars: 100 }, context);
       expect(page.text).toBe("€\n");
@@ -179,14 +186,20 @@ describe("edits", () => {
     }
     expect(error).toMatchObject({ code: "conflict", argument: "edits[0].oldText" });
     expect((error as Error).message).toContain("lines 1, 3");
-    expect(applyEdits(text, [{ oldText: "x = 1", newText: "x = 3", occurrence: 2 }]).content).toBe("x = 1\ny = 2\nx = 3\n");
-    expect(applyEdits(text, [{ oldText: "x = 1", newText: "x = 3", replaceAll: true }]).content).toBe("x = 3\ny = 2\nx = 3\n");
+    expect(applyEdits(text, [{ oldText: "x = 1", newText: "x = 3", occurrence: 2 }]).content).toBe(
+      "x = 1\ny = 2\nx = 3\n",
+    );
+    expect(applyEdits(text, [{ oldText: "x = 1", newText: "x = 3", replaceAll: true }]).content).toBe(
+      "x = 3\ny = 2\nx = 3\n",
+    );
     expect(() => applyEdits(text, [{ oldText: "x = 1", newText: "", occurrence: 3 }])).toThrow(/only 2/);
   });
 
   it("falls back to a match that ignores indentation, and re-indents", () => {
     const text = "function f() {\n    if (a) {\n        go();\n    }\n}\n";
-    const { content, applied } = applyEdits(text, [{ oldText: "if (a) {\n    go();\n}", newText: "if (b) {\n    stop();\n}" }]);
+    const { content, applied } = applyEdits(text, [
+      { oldText: "if (a) {\n    go();\n}", newText: "if (b) {\n    stop();\n}" },
+    ]);
     expect(content).toBe("function f() {\n    if (b) {\n        stop();\n    }\n}\n");
     expect(applied[0]?.match).toBe("whitespace");
   });
@@ -239,7 +252,12 @@ describe("regex matching", () => {
     expect(matchingLines(text, (l) => /^beta/.test(l), 10)).toEqual([1, 3]);
     const runner = new RegexRunner("^beta", "", 5000);
     try {
-      expect(await runner.run([{ text, maxHits: 10 }, { text: "none", maxHits: 10 }])).toEqual([[1, 3], []]);
+      expect(
+        await runner.run([
+          { text, maxHits: 10 },
+          { text: "none", maxHits: 10 },
+        ]),
+      ).toEqual([[1, 3], []]);
     } finally {
       runner.close();
     }

@@ -74,25 +74,38 @@ function reindent(found: readonly string[], oldLines: readonly string[], newText
   });
 }
 
-function pick(matches: readonly number[], edit: EditOperation, index: number, describe: (m: number) => number): number[] {
+function pick(
+  matches: readonly number[],
+  edit: EditOperation,
+  index: number,
+  describe: (m: number) => number,
+): number[] {
   const argument = `edits[${index}]`;
   if (edit.replaceAll) return [...matches];
   if (edit.occurrence !== undefined) {
     if (edit.occurrence > matches.length) {
-      throw new FsError("invalid_argument", `${argument}.occurrence is ${edit.occurrence}, but oldText matches only ${matches.length} time(s).`, {
-        argument: `${argument}.occurrence`,
-        hint: "Read the file again and pick an existing occurrence.",
-      });
+      throw new FsError(
+        "invalid_argument",
+        `${argument}.occurrence is ${edit.occurrence}, but oldText matches only ${matches.length} time(s).`,
+        {
+          argument: `${argument}.occurrence`,
+          hint: "Read the file again and pick an existing occurrence.",
+        },
+      );
     }
     return [matches[edit.occurrence - 1] as number];
   }
   if (matches.length > 1) {
     const lines = matches.slice(0, 10).map(describe);
-    throw new FsError("conflict", `${argument}.oldText matches ${matches.length} times (at lines ${lines.join(", ")}${matches.length > 10 ? ", …" : ""}); nothing was changed.`, {
-      argument: `${argument}.oldText`,
-      hint: "Add surrounding lines to oldText so it matches once, or pass occurrence: N (1-based) or replaceAll: true.",
-      details: { matches: matches.length },
-    });
+    throw new FsError(
+      "conflict",
+      `${argument}.oldText matches ${matches.length} times (at lines ${lines.join(", ")}${matches.length > 10 ? ", …" : ""}); nothing was changed.`,
+      {
+        argument: `${argument}.oldText`,
+        hint: "Add surrounding lines to oldText so it matches once, or pass occurrence: N (1-based) or replaceAll: true.",
+        details: { matches: matches.length },
+      },
+    );
   }
   return [...matches];
 }
@@ -102,7 +115,10 @@ function pick(matches: readonly number[], edit: EditOperation, index: number, de
  * exactly once (or say which match, or all); when it matches nowhere exactly, a match that ignores
  * each line's leading and trailing whitespace is tried. Text is expected with LF line endings.
  */
-export function applyEdits(original: string, edits: readonly EditOperation[]): { content: string; applied: AppliedEdit[] } {
+export function applyEdits(
+  original: string,
+  edits: readonly EditOperation[],
+): { content: string; applied: AppliedEdit[] } {
   let content = original;
   const applied: AppliedEdit[] = [];
   edits.forEach((raw, index) => {
@@ -130,10 +146,14 @@ export function applyEdits(original: string, edits: readonly EditOperation[]): {
     const oldLines = edit.oldText.split("\n");
     const loose = whitespaceMatches(lines, oldLines);
     if (loose.length === 0) {
-      throw new FsError("invalid_argument", `edits[${index}].oldText was not found in the file (not even ignoring indentation); nothing was changed.`, {
-        argument: `edits[${index}].oldText`,
-        hint: "Read the file again and copy the exact text to replace, including line breaks.",
-      });
+      throw new FsError(
+        "invalid_argument",
+        `edits[${index}].oldText was not found in the file (not even ignoring indentation); nothing was changed.`,
+        {
+          argument: `edits[${index}].oldText`,
+          hint: "Read the file again and copy the exact text to replace, including line breaks.",
+        },
+      );
     }
     const chosen = pick(loose, edit, index, (m) => m + 1);
     // Replace from the bottom so earlier line numbers stay valid.

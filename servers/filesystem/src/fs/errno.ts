@@ -48,9 +48,13 @@ export function fromSystemError(error: unknown, argument: string, shown: string)
         hint: "Use names of at most 255 bytes.",
       });
     case "EINVAL":
-      return new FsError("invalid_argument", `${where} cannot be used that way (for example, moving a directory into itself).`, {
-        argument,
-      });
+      return new FsError(
+        "invalid_argument",
+        `${where} cannot be used that way (for example, moving a directory into itself).`,
+        {
+          argument,
+        },
+      );
     case "EXDEV":
       return new FsError("invalid_argument", `${where} is on another filesystem.`, { argument });
     case "ENOSPC":

@@ -119,7 +119,9 @@ export async function searchContent(start: PinnedDir, options: ContentSearchOpti
     skippedLarge: 0,
     truncated: walkCut,
   };
-  const runner = options.regex ? new RegexRunner(options.query, pattern.flags, options.regexDeadlineMs ?? 5000) : undefined;
+  const runner = options.regex
+    ? new RegexRunner(options.query, pattern.flags, options.regexDeadlineMs ?? 2000)
+    : undefined;
   const pending: Array<{ rel: string; text: string }> = [];
   let pendingChars = 0;
 
@@ -193,7 +195,11 @@ export async function searchContent(start: PinnedDir, options: ContentSearchOpti
 
 const stripCr = (line: string) => (line.endsWith("\r") ? line.slice(0, -1) : line);
 
-async function readCandidate(start: PinnedDir, rel: string, maxBytes: number): Promise<string | "large" | "binary" | undefined> {
+async function readCandidate(
+  start: PinnedDir,
+  rel: string,
+  maxBytes: number,
+): Promise<string | "large" | "binary" | undefined> {
   const file = await openDescendantFile(start, rel);
   if (!file) return undefined;
   try {

@@ -100,10 +100,14 @@ export class RegexRunner {
         finish();
         this.close();
         reject(
-          new FsError("invalid_argument", `The regular expression took more than ${this.deadlineMs} ms on one batch of files and was stopped.`, {
-            argument: "query",
-            hint: "Simplify the pattern (avoid nested quantifiers such as (a+)+), or search with regex: false.",
-          }),
+          new FsError(
+            "invalid_argument",
+            `The regular expression took more than ${this.deadlineMs} ms on one batch of files and was stopped.`,
+            {
+              argument: "query",
+              hint: "Simplify the pattern (avoid nested quantifiers such as (a+)+), or search with regex: false.",
+            },
+          ),
         );
       }, this.deadlineMs);
       worker.on("message", onMessage);

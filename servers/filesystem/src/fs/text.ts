@@ -29,10 +29,14 @@ export function looksBinary(sample: Uint8Array): boolean {
 }
 
 export function binaryFileError(argument: string, shown: string, size: number): FsError {
-  return new FsError("invalid_argument", `\`${argument}\` (${JSON.stringify(shown)}) is a binary file (${size} bytes); it is not shown as text.`, {
-    argument,
-    hint: "Use read_media_file for images and audio, or get_file_info for its size and type.",
-  });
+  return new FsError(
+    "invalid_argument",
+    `\`${argument}\` (${JSON.stringify(shown)}) is a binary file (${size} bytes); it is not shown as text.`,
+    {
+      argument,
+      hint: "Use read_media_file for images and audio, or get_file_info for its size and type.",
+    },
+  );
 }
 
 export interface TextPage {
@@ -93,7 +97,16 @@ export async function readWholeIfSmall(
   }
   const text = buffer.toString("utf8", 0, length);
   const lines = countLines(text);
-  return { text, startLine: 1, lineCount: lines, more: false, cut: false, lineCut: false, totalLines: lines, totalBytes: file.size };
+  return {
+    text,
+    startLine: 1,
+    lineCount: lines,
+    more: false,
+    cut: false,
+    lineCut: false,
+    totalLines: lines,
+    totalBytes: file.size,
+  };
 }
 
 /**
@@ -198,7 +211,15 @@ export async function readTail(
   context: { argument: string; shown: string },
 ): Promise<TextPage> {
   const { count, maxChars } = options;
-  const empty: TextPage = { text: "", startLine: 0, lineCount: 0, more: file.size > 0, cut: false, lineCut: false, totalBytes: file.size };
+  const empty: TextPage = {
+    text: "",
+    startLine: 0,
+    lineCount: 0,
+    more: file.size > 0,
+    cut: false,
+    lineCut: false,
+    totalBytes: file.size,
+  };
   if (count === 0 || file.size === 0) return { ...empty, more: count === 0 && file.size > 0 };
   // Four bytes per character at most, plus a chunk of slack to find the line boundary.
   const byteBudget = maxChars * 4 + CHUNK;
@@ -264,11 +285,15 @@ export async function readAllBytes(
   context: { argument: string; shown: string },
 ): Promise<Buffer> {
   if (file.size > maxBytes) {
-    throw new FsError("too_large", `\`${context.argument}\` (${JSON.stringify(context.shown)}) is ${file.size} bytes, over the ${maxBytes}-byte read limit.`, {
-      argument: context.argument,
-      hint: "Ask the operator to raise --max-read-bytes, or read a smaller file.",
-      details: { size: file.size, limit: maxBytes },
-    });
+    throw new FsError(
+      "too_large",
+      `\`${context.argument}\` (${JSON.stringify(context.shown)}) is ${file.size} bytes, over the ${maxBytes}-byte read limit.`,
+      {
+        argument: context.argument,
+        hint: "Ask the operator to raise --max-read-bytes, or read a smaller file.",
+        details: { size: file.size, limit: maxBytes },
+      },
+    );
   }
   const buffer = Buffer.allocUnsafe(file.size);
   const length = await readAt(file.handle, buffer, file.size, 0);

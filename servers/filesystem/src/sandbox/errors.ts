@@ -65,11 +65,13 @@ const RULE_HINTS: Record<SandboxRule, string> = {
   backslash: "Use forward slashes ('/') to separate path components.",
   windows_path: "This server runs on a POSIX system: use an absolute POSIX path inside an allowed directory.",
   outside_allowed_directories: "Call list_allowed_directories and use a path inside one of them.",
-  symlink_escape: "The path leads through a symbolic link to a place outside the allowed directories; use a real path inside them.",
+  symlink_escape:
+    "The path leads through a symbolic link to a place outside the allowed directories; use a real path inside them.",
   symlink_race: "The path changed while it was being opened (a symbolic link was swapped in); it was not touched.",
   denied_by_pattern: "The operator denied access to this path; choose another file.",
   glob_escape: "Write the pattern relative to the search directory, without '..' segments or a leading '/'.",
-  allowed_directory_itself: "An allowed directory itself cannot be moved, deleted or replaced; act on the entries inside it.",
+  allowed_directory_itself:
+    "An allowed directory itself cannot be moved, deleted or replaced; act on the entries inside it.",
   no_allowed_directories:
     "The client's roots do not overlap the operator's directories; ask the user to open a folder inside them.",
   os_permission: "The operating system refused access to this path; the server's user lacks permission.",

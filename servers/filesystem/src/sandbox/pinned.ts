@@ -345,10 +345,14 @@ export async function ensureDirectory(
       } catch (error) {
         if (errnoOf(error) === "ELOOP" || isLinkNow(dir.at(name))) throw raced(argument);
         if (errnoOf(error) === "ENOTDIR") {
-          throw new FsError("conflict", `\`${argument}\`: ${posix.join(dir.real, name)} exists and is not a directory.`, {
-            argument,
-            hint: "Choose a path whose parents are directories.",
-          });
+          throw new FsError(
+            "conflict",
+            `\`${argument}\`: ${posix.join(dir.real, name)} exists and is not a directory.`,
+            {
+              argument,
+              hint: "Choose a path whose parents are directories.",
+            },
+          );
         }
         throw error;
       }
@@ -424,7 +428,13 @@ async function placeWithoutReplacing(tempPath: string, dir: PinnedDir, name: str
     if (code === "EEXIST") throw exists(argument, posix.join(dir.real, name));
     // Filesystems without hard links: fall back to a check and a rename (a narrow race, inside the sandbox).
     if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EMLINK") {
-      if (await lstat(dir.at(name)).then(() => true, () => false)) throw exists(argument, posix.join(dir.real, name));
+      if (
+        await lstat(dir.at(name)).then(
+          () => true,
+          () => false,
+        )
+      )
+        throw exists(argument, posix.join(dir.real, name));
       await rename(tempPath, dir.at(name));
       return;
     }
@@ -442,10 +452,14 @@ function exists(argument: string, path: string): FsError {
 function renameConflict(error: unknown, dir: PinnedDir, name: string, argument: string): unknown {
   const code = errnoOf(error);
   if (code === "EISDIR" || code === "ENOTEMPTY" || code === "EEXIST") {
-    return new FsError("conflict", `\`${argument}\`: ${posix.join(dir.real, name)} is a directory and cannot be replaced.`, {
-      argument,
-      hint: "Choose another name, or remove the directory first.",
-    });
+    return new FsError(
+      "conflict",
+      `\`${argument}\`: ${posix.join(dir.real, name)} is a directory and cannot be replaced.`,
+      {
+        argument,
+        hint: "Choose another name, or remove the directory first.",
+      },
+    );
   }
   if (code === "ENOTDIR") {
     return new FsError("conflict", `\`${argument}\`: cannot replace ${posix.join(dir.real, name)} with a directory.`, {
@@ -517,7 +531,13 @@ export async function moveEntry(
         }
       }
     }
-    if (await lstat(target).then(() => true, () => false)) throw exists(options.argument, posix.join(to.real, toName));
+    if (
+      await lstat(target).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw exists(options.argument, posix.join(to.real, toName));
   }
   try {
     await rename(source, target);

@@ -93,7 +93,7 @@ export function toAbsolute(raw: string, argument: string, home: string, base: ()
 /** True when `path` is `root` or lies below it. Both must be absolute and normalised. */
 export function isWithin(path: string, root: string): boolean {
   if (root === "/") return path.startsWith("/");
-  return path === root || (path.startsWith(root) && path.charCodeAt(root.length) === 47 /* '/' */);
+  return path === root || (path.startsWith(root) && path.charCodeAt(root.length) === 47) /* '/' */;
 }
 
 /** `path` relative to `root` (which contains it), '' for the root itself. */
@@ -116,7 +116,8 @@ const ROOTED_GLOB = /(^|[{,])\//;
  */
 export function checkGlob(pattern: string, argument: string): void {
   if (pattern.includes("\0")) throw denied("nul_byte", argument, `\`${argument}\` contains a NUL byte.`);
-  if (CONTROL.test(pattern)) throw denied("control_character", argument, `\`${argument}\` contains a control character.`);
+  if (CONTROL.test(pattern))
+    throw denied("control_character", argument, `\`${argument}\` contains a control character.`);
   if (CLIMBING_GLOB.test(pattern)) {
     throw denied("glob_escape", argument, `\`${argument}\` (${JSON.stringify(pattern)}) has a '..' segment.`);
   }

@@ -2,7 +2,7 @@ import { lstatSync } from "node:fs";
 import { lstat, readlink, realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { posix } from "node:path";
-import { DenyList } from "./deny.js";
+import type { DenyList } from "./deny.js";
 import { denied, errnoOf, FsError } from "./errors.js";
 import { checkPathText, isWithin, relativeTo, toAbsolute } from "./policy.js";
 import { intersectRoots, outermost } from "./roots.js";

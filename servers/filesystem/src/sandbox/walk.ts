@@ -97,7 +97,11 @@ export async function walk(start: PinnedDir, options: WalkOptions): Promise<Walk
       const entryRel = rel === "" ? dirent.name : `${rel}/${dirent.name}`;
       const result = options.visit({ name: dirent.name, rel: entryRel, depth: childDepth, kind });
       if (result === "stop") return { stopped: true, unreadable };
-      if (kind === "directory" && result !== "skip" && (options.maxDepth === undefined || childDepth < options.maxDepth)) {
+      if (
+        kind === "directory" &&
+        result !== "skip" &&
+        (options.maxDepth === undefined || childDepth < options.maxDepth)
+      ) {
         queue.push({ rel: entryRel, depth: childDepth });
       }
     }

@@ -7,8 +7,8 @@ import { displayName } from "../fs/display.js";
 import { formatSize, permissionBits } from "../fs/format.js";
 import { mimeTypeOf } from "../fs/mime.js";
 import { hashFile } from "../fs/text.js";
-import { checkGlob } from "../sandbox/policy.js";
 import { listDirectorySync, openFileForReading, statResolved } from "../sandbox/pinned.js";
+import { checkGlob } from "../sandbox/policy.js";
 import { deniedFilter, type EntryKind, kindOf, walk } from "../sandbox/walk.js";
 import {
   type FilesystemApp,
@@ -83,7 +83,12 @@ function listDirectoryTool(app: FilesystemApp): Tool {
         text += `\n\n[Showing entries ${offset + 1}–${page.next} of ${entries.length}. Call list_directory with offset=${page.next} for more.]`;
       }
       return {
-        data: { path: real, entries: shown, total: entries.length, ...(page.next !== undefined ? { nextOffset: page.next } : {}) },
+        data: {
+          path: real,
+          entries: shown,
+          total: entries.length,
+          ...(page.next !== undefined ? { nextOffset: page.next } : {}),
+        },
         text,
         untrusted: true,
       };
@@ -155,7 +160,7 @@ function directoryTreeTool(app: FilesystemApp): Tool {
       "(file/directory), and 'children' for directories. Files have no children array, while directories always " +
       "have a children array (which may be empty). The output is formatted with 2-space indentation for readability. " +
       "The tree is built breadth-first and stops at maxEntries (default 1000) or maxDepth; a directory whose entries " +
-      "were left out has \"truncated\": true. Symbolic links are listed as files and not followed. Only works within " +
+      'were left out has "truncated": true. Symbolic links are listed as files and not followed. Only works within ' +
       "allowed directories.",
     input: z.object({
       path: z.string().describe("Directory at the top of the tree."),
@@ -164,7 +169,13 @@ function directoryTreeTool(app: FilesystemApp): Tool {
         .optional()
         .default([])
         .describe("Globs (relative to path) to leave out; a plain name leaves it out at any depth."),
-      maxDepth: z.number().int().min(1).max(100).optional().describe("Levels to descend (1 = only the directory's own entries)."),
+      maxDepth: z
+        .number()
+        .int()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe("Levels to descend (1 = only the directory's own entries)."),
       maxEntries: z.number().int().min(1).max(20_000).optional().default(1000).describe("Most entries in the tree."),
     }),
     annotations: READ_ONLY,
@@ -191,7 +202,9 @@ function directoryTreeTool(app: FilesystemApp): Tool {
             if (count >= args.maxEntries) return "stop";
             count++;
             const node: TreeNode =
-              entry.kind === "directory" ? { name: entry.name, type: "directory", children: [] } : { name: entry.name, type: "file" };
+              entry.kind === "directory"
+                ? { name: entry.name, type: "directory", children: [] }
+                : { name: entry.name, type: "file" };
             const slash = entry.rel.lastIndexOf("/");
             const siblings = slash === -1 ? root : nodes.get(entry.rel.slice(0, slash))?.children;
             siblings?.push(node);
@@ -332,7 +345,11 @@ function searchFilesTool(app: FilesystemApp): Tool {
     input: z.object({
       path: z.string().describe("Directory to search in."),
       pattern: z.string().min(1).describe("Glob matched against each path relative to `path`, e.g. '**/*.ts'."),
-      excludePatterns: z.array(z.string()).optional().default([]).describe("Globs (relative to path) to skip, with everything below them."),
+      excludePatterns: z
+        .array(z.string())
+        .optional()
+        .default([])
+        .describe("Globs (relative to path) to skip, with everything below them."),
       maxResults: z.number().int().min(1).max(10_000).optional().default(DEFAULT_MAX_MATCHES),
     }),
     output: z.object({ matches: z.array(z.string()), truncated: z.boolean() }),

@@ -3,7 +3,7 @@ import { type ToolContext, ToolError } from "@portside/shared";
 import type { FilesystemConfig } from "../config.js";
 import { fromSystemError } from "../fs/errno.js";
 import { FsError } from "../sandbox/errors.js";
-import { openDirectory, openFileForReading, type OpenedFile, type PinnedDir } from "../sandbox/pinned.js";
+import { type OpenedFile, openDirectory, openFileForReading, type PinnedDir } from "../sandbox/pinned.js";
 import { rootUriToPath } from "../sandbox/roots.js";
 import type { ResolvedPath, ResolveOptions, Sandbox } from "../sandbox/sandbox.js";
 

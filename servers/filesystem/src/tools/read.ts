@@ -1,6 +1,6 @@
 import { pathToFileURL } from "node:url";
-import { defineTool, type Tool, type ToolContext, ToolError } from "@portside/shared";
 import type { ContentBlock } from "@modelcontextprotocol/sdk/types.js";
+import { defineTool, type Tool, type ToolContext, ToolError } from "@portside/shared";
 import { z } from "zod";
 import { mimeTypeOf } from "../fs/mime.js";
 import { readAllBytes, readLines, readTail, readWholeIfSmall, type TextPage } from "../fs/text.js";
@@ -19,8 +19,15 @@ const readTextInput = z.object({
     .int()
     .min(1)
     .optional()
-    .describe("Line to start at (1-based). With limit, pages through a large file; a cut-off answer says which offset continues it."),
-  limit: z.number().int().min(1).optional().describe("Most lines to return, starting at offset (default: as many as fit)."),
+    .describe(
+      "Line to start at (1-based). With limit, pages through a large file; a cut-off answer says which offset continues it.",
+    ),
+  limit: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("Most lines to return, starting at offset (default: as many as fit)."),
 });
 
 type ReadMode = "whole" | "head" | "lines" | "tail";
@@ -53,13 +60,25 @@ async function readTextPage(
     }
     if (args.head === undefined && args.offset === undefined && args.limit === undefined) {
       const page =
-        (await readWholeIfSmall(file, maxChars, context)) ?? (await readLines(file, { offset: 1, maxChars, signal }, context));
+        (await readWholeIfSmall(file, maxChars, context)) ??
+        (await readLines(file, { offset: 1, maxChars, signal }, context));
       return { page, mode: "whole" };
     }
     const limits = [args.head, args.limit].filter((n): n is number => n !== undefined);
     const limit = limits.length ? Math.min(...limits) : undefined;
     if (limit === 0) {
-      return { page: { text: "", startLine: 1, lineCount: 0, more: opened.info.size > 0, cut: false, lineCut: false, totalBytes: opened.info.size }, mode: "head" };
+      return {
+        page: {
+          text: "",
+          startLine: 1,
+          lineCount: 0,
+          more: opened.info.size > 0,
+          cut: false,
+          lineCut: false,
+          totalBytes: opened.info.size,
+        },
+        mode: "head",
+      };
     }
     const page = await readLines(
       file,
@@ -163,7 +182,9 @@ function readMultipleFilesTool(app: FilesystemApp): Tool {
         .array(z.string())
         .min(1, "At least one file path must be provided")
         .max(MAX_FILES_AT_ONCE)
-        .describe("Array of file paths to read. Each path must be a string pointing to a valid file within allowed directories."),
+        .describe(
+          "Array of file paths to read. Each path must be a string pointing to a valid file within allowed directories.",
+        ),
     }),
     annotations: READ_ONLY,
     async handler(args, ctx) {
@@ -186,5 +207,10 @@ function readMultipleFilesTool(app: FilesystemApp): Tool {
 }
 
 export function readTools(app: FilesystemApp): Tool[] {
-  return [readTextTool(app, "read_text_file"), readTextTool(app, "read_file"), readMediaFileTool(app), readMultipleFilesTool(app)];
+  return [
+    readTextTool(app, "read_text_file"),
+    readTextTool(app, "read_file"),
+    readMediaFileTool(app),
+    readMultipleFilesTool(app),
+  ];
 }

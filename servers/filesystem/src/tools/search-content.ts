@@ -8,7 +8,7 @@ import { openDirectory, readSmallFileSync, statResolved } from "../sandbox/pinne
 import { checkGlob, relativeTo } from "../sandbox/policy.js";
 import type { ResolvedPath, Sandbox } from "../sandbox/sandbox.js";
 import { deniedFilter } from "../sandbox/walk.js";
-import { type FilesystemApp, READ_ONLY, resolveArgument, step, textRoom, withDirectory } from "./context.js";
+import { type FilesystemApp, READ_ONLY, resolveArgument, step, withDirectory } from "./context.js";
 
 /**
  * The .gitignore files between the search directory and the top of its repository (or of the
@@ -82,13 +82,26 @@ export function searchContentTool(app: FilesystemApp): Tool {
       caseSensitive: z.boolean().optional().describe("Default: sensitive only when query has an uppercase letter."),
       include: z.array(z.string()).optional().default([]).describe("Only files matching one of these globs."),
       exclude: z.array(z.string()).optional().default([]).describe("Skip files and directories matching these globs."),
-      contextLines: z.number().int().min(0).max(10).optional().default(0).describe("Lines of context before and after each match."),
+      contextLines: z
+        .number()
+        .int()
+        .min(0)
+        .max(10)
+        .optional()
+        .default(0)
+        .describe("Lines of context before and after each match."),
       maxResults: z.number().int().min(1).max(2000).optional().default(100).describe("Most matching lines to return."),
       respectGitignore: z.boolean().optional().default(true),
     }),
     output: z.object({
       matches: z.array(
-        z.object({ path: z.string(), line: z.number().int(), text: z.string(), before: z.array(z.string()), after: z.array(z.string()) }),
+        z.object({
+          path: z.string(),
+          line: z.number().int(),
+          text: z.string(),
+          before: z.array(z.string()),
+          after: z.array(z.string()),
+        }),
       ),
       filesSearched: z.number().int(),
       filesWithMatches: z.number().int(),
@@ -103,7 +116,8 @@ export function searchContentTool(app: FilesystemApp): Tool {
         ["include", args.include],
         ["exclude", args.exclude],
       ] as const) {
-        for (const [i, glob] of globs.entries()) await step(`${name}[${i}]`, glob, async () => checkGlob(glob, `${name}[${i}]`));
+        for (const [i, glob] of globs.entries())
+          await step(`${name}[${i}]`, glob, async () => checkGlob(glob, `${name}[${i}]`));
       }
       const requested = await resolveArgument(app, ctx, args.path, { argument: "path" });
       const { sandbox } = requested;
@@ -113,10 +127,19 @@ export function searchContentTool(app: FilesystemApp): Tool {
       const onlyName = info.isDirectory() ? undefined : posix.basename(start.real);
       if (onlyName !== undefined) {
         const parent = posix.dirname(start.real);
-        start = { ...start, real: parent, rel: relativeTo(parent, start.root), exists: true, existing: parent, missing: [] };
+        start = {
+          ...start,
+          real: parent,
+          rel: relativeTo(parent, start.root),
+          exists: true,
+          existing: parent,
+          missing: [],
+        };
       }
       const denied = deniedFilter(sandbox.deny, start.root, start.rel);
-      const gitignore = args.respectGitignore ? await step("path", args.path, () => gitignoreAbove(sandbox, start)) : undefined;
+      const gitignore = args.respectGitignore
+        ? await step("path", args.path, () => gitignoreAbove(sandbox, start))
+        : undefined;
       const caseSensitive = args.caseSensitive ?? /\p{Lu}/u.test(args.query);
       const result = await withDirectory(sandbox, start.real, "path", args.path, (dir) =>
         searchContent(dir, {
@@ -136,7 +159,10 @@ export function searchContentTool(app: FilesystemApp): Tool {
         }),
       );
       const base = start.real;
-      const fitted = ctx.budget.fitItems(result.matches, { reserve: Math.floor(ctx.budget.maxChars / 2) + 500, atLeastOne: true });
+      const fitted = ctx.budget.fitItems(result.matches, {
+        reserve: Math.floor(ctx.budget.maxChars / 2) + 500,
+        atLeastOne: true,
+      });
       const matches = fitted.items;
       const truncated = result.truncated || fitted.truncated;
       const summary =

@@ -43,7 +43,12 @@ async function parentFor(
 }
 
 /** The permission bits of an existing regular file at `name`, to keep them when replacing it. */
-async function existingMode(dir: PinnedDir, name: string, argument: string, shown: string): Promise<number | undefined> {
+async function existingMode(
+  dir: PinnedDir,
+  name: string,
+  argument: string,
+  shown: string,
+): Promise<number | undefined> {
   const info = await lstat(dir.at(name)).catch(() => undefined);
   if (!info) return undefined;
   if (info.isDirectory()) {
@@ -110,7 +115,10 @@ const editOperation = z.object({
 });
 
 function matchesHash(actual: string, expected: string): boolean {
-  const wanted = expected.trim().toLowerCase().replace(/^sha256:/, "");
+  const wanted = expected
+    .trim()
+    .toLowerCase()
+    .replace(/^sha256:/, "");
   return wanted.length >= 8 && actual.startsWith(wanted);
 }
 
@@ -179,7 +187,15 @@ function editFileTool(app: FilesystemApp): Tool {
           ? `sha256: ${after}`
           : `No change: the edits leave the file as it was. sha256: ${before}`;
       return {
-        data: { path: resolved.real, diff, dryRun: args.dryRun, changed, sha256Before: before, sha256After: after, edits: applied },
+        data: {
+          path: resolved.real,
+          diff,
+          dryRun: args.dryRun,
+          changed,
+          sha256Before: before,
+          sha256After: after,
+          edits: applied,
+        },
         text: `${diff}${note}`,
       };
     },
@@ -248,10 +264,14 @@ function createDirectoryTool(app: FilesystemApp): Tool {
           });
         }
       } else {
-        const dir = await step("path", args.path, () => ensureDirectory(resolved.existing, resolved.missing, sandbox, "path"));
+        const dir = await step("path", args.path, () =>
+          ensureDirectory(resolved.existing, resolved.missing, sandbox, "path"),
+        );
         dir.close();
       }
-      const created = resolved.missing.map((_, i) => posix.join(resolved.existing, ...resolved.missing.slice(0, i + 1)));
+      const created = resolved.missing.map((_, i) =>
+        posix.join(resolved.existing, ...resolved.missing.slice(0, i + 1)),
+      );
       return { data: { path: resolved.real, created }, text: `Successfully created directory ${args.path}` };
     },
   });
@@ -261,7 +281,12 @@ function createDirectoryTool(app: FilesystemApp): Tool {
  * Refuses to move or copy a directory that holds denied entries: once renamed, the deny patterns
  * might no longer cover them.
  */
-async function assertNothingDeniedInside(sandbox: Sandbox, resolved: ResolvedPath, argument: string, signal: AbortSignal) {
+async function assertNothingDeniedInside(
+  sandbox: Sandbox,
+  resolved: ResolvedPath,
+  argument: string,
+  signal: AbortSignal,
+) {
   if (sandbox.deny.empty) return;
   const dir = await step(argument, resolved.requested, () => openDirectory(resolved.real, sandbox, argument));
   let found = false;
@@ -301,7 +326,11 @@ function moveFileTool(app: FilesystemApp): Tool {
     input: z.object({
       source: z.string().describe("Entry to move."),
       destination: z.string().describe("New path (not the directory to move into)."),
-      overwrite: z.boolean().optional().default(false).describe("Replace an existing destination (a file, or an empty directory)."),
+      overwrite: z
+        .boolean()
+        .optional()
+        .default(false)
+        .describe("Replace an existing destination (a file, or an empty directory)."),
     }),
     annotations: { ...WRITE, idempotentHint: false },
     async handler(args, ctx) {
@@ -333,7 +362,9 @@ function moveFileTool(app: FilesystemApp): Tool {
       }
       const kind = await lstat(source.real).catch(() => undefined);
       if (kind?.isDirectory()) await assertNothingDeniedInside(sandbox, source, "source", ctx.signal);
-      const from = await step("source", args.source, () => openDirectory(posix.dirname(source.real), sandbox, "source"));
+      const from = await step("source", args.source, () =>
+        openDirectory(posix.dirname(source.real), sandbox, "source"),
+      );
       try {
         const to = await parentFor(sandbox, destination, "destination");
         try {
@@ -386,7 +417,11 @@ function copyFileTool(app: FilesystemApp): Tool {
         try {
           await step("destination", args.destination, async () => {
             await existingMode(to.dir, to.name, "destination", args.destination);
-            await copyInto(file, to.dir, to.name, { replace: args.overwrite, argument: "destination", signal: ctx.signal });
+            await copyInto(file, to.dir, to.name, {
+              replace: args.overwrite,
+              argument: "destination",
+              signal: ctx.signal,
+            });
           });
         } finally {
           to.dir.close();
@@ -411,7 +446,10 @@ function deleteFileTool(app: FilesystemApp): Tool {
     input: z.object({ path: z.string().describe("File, link or empty directory to delete.") }),
     annotations: { ...WRITE, idempotentHint: true },
     async handler(args, ctx) {
-      const { sandbox, resolved } = await resolveArgument(app, ctx, args.path, { argument: "path", followFinal: false });
+      const { sandbox, resolved } = await resolveArgument(app, ctx, args.path, {
+        argument: "path",
+        followFinal: false,
+      });
       if (!resolved.exists) {
         throw new ToolError("not_found", `\`path\` (${JSON.stringify(args.path)}) does not exist.`, {
           hint: "Check the path with list_directory.",
