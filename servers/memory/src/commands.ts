@@ -50,7 +50,11 @@ export async function runCommand(name: Subcommand, argv: string[]): Promise<numb
     if (parsed.kind !== "run") {
       process.stdout.write(
         renderHelp(
-          { bin: "portside-memory", description: HELP[name], usage: `${name} [options]${name === "import" ? " <file.jsonl…>" : ""}` },
+          {
+            bin: "portside-memory",
+            description: HELP[name],
+            usage: `${name} [options]${name === "import" ? " <file.jsonl…>" : ""}`,
+          },
           [{ title: "Settings", spec: commandOptions }],
         ),
       );

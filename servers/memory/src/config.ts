@@ -128,7 +128,10 @@ export const memoryOptions = {
     flag: "toolsets",
     env: "MEMORY_TOOLSETS",
     help: `Tool groups to offer: ${TOOLSETS.join(", ")}.`,
-    schema: z.array(z.enum(TOOLSETS)).min(1).default([...TOOLSETS]),
+    schema: z
+      .array(z.enum(TOOLSETS))
+      .min(1)
+      .default([...TOOLSETS]),
   }),
 };
 

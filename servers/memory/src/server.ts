@@ -55,9 +55,13 @@ export function embedderFor(config: MemoryConfig): { embedder?: Embedder; offRea
   const configured = config.embeddingApiKey !== undefined || config.embeddingBaseUrl !== undefined;
   if (!configured) {
     if (config.embeddings === true) {
-      throw new ConfigError("--embeddings needs OPENAI_API_KEY or --embedding-base-url (an OpenAI-compatible endpoint)");
+      throw new ConfigError(
+        "--embeddings needs OPENAI_API_KEY or --embedding-base-url (an OpenAI-compatible endpoint)",
+      );
     }
-    return { offReason: "no embeddings endpoint is configured (set OPENAI_API_KEY, or --embedding-base-url for a local model)" };
+    return {
+      offReason: "no embeddings endpoint is configured (set OPENAI_API_KEY, or --embedding-base-url for a local model)",
+    };
   }
   return {
     embedder: new Embedder({
@@ -180,7 +184,8 @@ function registerGraphResource(mcp: McpServer, service: MemoryService, budget: R
     const last =
       relationItems.slice(0, fitted.relations.length).at(-1) ?? entityItems.slice(0, fitted.entities.length).at(-1);
     const more = page.more || fitted.omittedEntities + fitted.omittedRelations > 0;
-    const next = more && last ? encodeCursor("graph", { p: last.kind === "entity" ? "e" : "r", a: last.id }) : undefined;
+    const next =
+      more && last ? encodeCursor("graph", { p: last.kind === "entity" ? "e" : "r", a: last.id }) : undefined;
     const body = {
       entities: fitted.entities,
       relations: fitted.relations,

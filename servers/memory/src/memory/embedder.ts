@@ -101,6 +101,7 @@ export class Embedder {
         signal ? { signal } : {},
       );
     } catch (error) {
+      if (signal?.aborted) throw new EmbeddingError("embedding was cancelled", undefined, false);
       this.stats.failures++;
       throw describeFailure(error, this.endpoint);
     }
@@ -117,7 +118,11 @@ export class Embedder {
     const dimensions = vectors[0]?.length ?? 0;
     if (dimensions === 0 || vectors.some((v) => v.length !== dimensions)) {
       this.stats.failures++;
-      throw new EmbeddingError("the embeddings endpoint returned vectors of differing or zero length", undefined, false);
+      throw new EmbeddingError(
+        "the embeddings endpoint returned vectors of differing or zero length",
+        undefined,
+        false,
+      );
     }
     const tokens = response.usage?.total_tokens ?? 0;
     this.stats.texts += input.length;
@@ -130,9 +135,6 @@ function describeFailure(error: unknown, endpoint: string): EmbeddingError {
   if (error instanceof EmbeddingError) return error;
   const e = error as { status?: number; name?: string; message?: string };
   const status = typeof e.status === "number" ? e.status : undefined;
-  if (e.name === "APIUserAbortError" || e.name === "AbortError") {
-    return new EmbeddingError("embedding was cancelled", undefined, false);
-  }
   if (status === 401 || status === 403) {
     return new EmbeddingError(
       `the embeddings endpoint ${endpoint} refused the API key (HTTP ${status}); check OPENAI_API_KEY`,

@@ -77,5 +77,10 @@ export function entityLine(entity: Entity): string {
 }
 
 export function relationLine(relation: Relation): string {
-  return JSON.stringify({ type: "relation", from: relation.from, to: relation.to, relationType: relation.relationType });
+  return JSON.stringify({
+    type: "relation",
+    from: relation.from,
+    to: relation.to,
+    relationType: relation.relationType,
+  });
 }

@@ -225,7 +225,9 @@ class PostgresStore implements MemoryStore {
       const version = await c.query(`SELECT value FROM ${s}.meta WHERE key = 'schema_version'`);
       const found = version.rows[0]?.value as string | undefined;
       if (found !== undefined && Number(found) > SCHEMA_VERSION) {
-        throw new Error(`the database schema ${s} was written by a newer server version (${found}); upgrade the server`);
+        throw new Error(
+          `the database schema ${s} was written by a newer server version (${found}); upgrade the server`,
+        );
       }
       await c.query(
         `INSERT INTO ${s}.meta(key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
@@ -284,10 +286,11 @@ class PostgresStore implements MemoryStore {
       await c.query(`SELECT content FROM ${s}.observations WHERE entity_id = $1 ORDER BY id`, [id])
     ).rows.map((r) => r.content as string);
     const doc = entitySearchDoc({ name: row.name, entityType: row.entity_type, observations });
-    await c.query(
-      `UPDATE ${s}.entities SET revision = revision + 1, updated_at = $2, search_doc = $3 WHERE id = $1`,
-      [id, at, doc],
-    );
+    await c.query(`UPDATE ${s}.entities SET revision = revision + 1, updated_at = $2, search_doc = $3 WHERE id = $1`, [
+      id,
+      at,
+      doc,
+    ]);
     if (this.supportsVectors) await c.query(`DELETE FROM ${s}.vectors WHERE kind = 'e' AND owner_id = $1`, [id]);
   }
 
@@ -438,9 +441,9 @@ class PostgresStore implements MemoryStore {
       )
     ).rows as Array<{ entity_id: number; content: string }>;
     for (const row of rows) {
-      let list = byEntity.get(row.entity_id);
-      if (!list) byEntity.set(row.entity_id, (list = []));
-      list.push(row.content);
+      const list = byEntity.get(row.entity_id);
+      if (list) list.push(row.content);
+      else byEntity.set(row.entity_id, [row.content]);
     }
     return byEntity;
   }
@@ -449,9 +452,7 @@ class PostgresStore implements MemoryStore {
     if (keys.length === 0) return [];
     const type = column === "name" ? "text" : "int";
     const rows = (
-      await c.query(`SELECT id, name, entity_type FROM ${this.s}.entities WHERE ${column} = ANY($1::${type}[])`, [
-        keys,
-      ])
+      await c.query(`SELECT id, name, entity_type FROM ${this.s}.entities WHERE ${column} = ANY($1::${type}[])`, [keys])
     ).rows as Array<{ id: number; name: string; entity_type: string }>;
     const observations = await this.observationsFor(
       c,
@@ -464,7 +465,12 @@ class PostgresStore implements MemoryStore {
       const row = byKey.get(key);
       if (!row || seen.has(row.id)) continue;
       seen.add(row.id);
-      out.push({ id: row.id, name: row.name, entityType: row.entity_type, observations: observations.get(row.id) ?? [] });
+      out.push({
+        id: row.id,
+        name: row.name,
+        entityType: row.entity_type,
+        observations: observations.get(row.id) ?? [],
+      });
     }
     return out;
   }
@@ -594,11 +600,11 @@ class PostgresStore implements MemoryStore {
   updateMemory(id: number, patch: MemoryPatch): Promise<Memory | undefined> {
     const s = this.s;
     return this.tx(async (c) => {
-      const row = (await c.query(`SELECT metadata FROM ${s}.memories WHERE id = $1 FOR UPDATE`, [id])).rows[0] as
-        | { metadata: Record<string, unknown> }
-        | undefined;
+      const row = (await c.query(`SELECT metadata, content_hash FROM ${s}.memories WHERE id = $1 FOR UPDATE`, [id]))
+        .rows[0] as { metadata: Record<string, unknown>; content_hash: string } | undefined;
       if (!row) return undefined;
-      if (patch.content) {
+      // Same text, same vector: only a real change of content costs a new embedding.
+      if (patch.content && patch.content.hash !== row.content_hash) {
         await c.query(
           `UPDATE ${s}.memories SET content = $2, content_hash = $3, revision = revision + 1 WHERE id = $1`,
           [id, patch.content.text, patch.content.hash],
@@ -687,9 +693,9 @@ class PostgresStore implements MemoryStore {
   private async groupBy(c: Query, sql: string, ids: number[]): Promise<Map<number, string[]>> {
     const out = new Map<number, string[]>();
     for (const row of (await c.query(sql, [ids])).rows as Array<{ owner: number; value: string }>) {
-      let list = out.get(row.owner);
-      if (!list) out.set(row.owner, (list = []));
-      list.push(row.value);
+      const list = out.get(row.owner);
+      if (list) list.push(row.value);
+      else out.set(row.owner, [row.value]);
     }
     return out;
   }

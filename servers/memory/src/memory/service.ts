@@ -34,6 +34,8 @@ export interface ServiceOptions {
   /** A match found only by meaning must be at least this similar (cosine) to count. */
   minSimilarity: number;
   log: Logger;
+  /** How long background embedding waits after a failure before trying again. */
+  retryDelayMs?: number;
 }
 
 export interface SemanticState {
@@ -74,9 +76,7 @@ export interface StoredMemory {
   note?: string;
 }
 
-export interface Progress {
-  (done: number, total: number | undefined, message: string): void | Promise<void>;
-}
+export type Progress = (done: number, total: number | undefined, message: string) => void | Promise<void>;
 
 export interface ImportOutcome {
   imported: ImportedCounts;
@@ -106,6 +106,7 @@ export class MemoryService {
   private readonly log: Logger;
   private readonly minSimilarity: number;
   private readonly offReason: string | undefined;
+  private readonly retryDelayMs: number;
   private space: EmbeddingSpace | undefined;
   private lastEmbeddingError: string | undefined;
   private readonly queryCache = new Map<string, Float32Array>();
@@ -118,6 +119,7 @@ export class MemoryService {
     this.embedder = options.store.supportsVectors ? options.embedder : undefined;
     this.log = options.log;
     this.minSimilarity = options.minSimilarity;
+    this.retryDelayMs = options.retryDelayMs ?? SWEEP_RETRY_MS;
     this.offReason =
       options.embedder && !options.store.supportsVectors
         ? "the PostgreSQL database has no pgvector extension (CREATE EXTENSION vector)"
@@ -212,19 +214,32 @@ export class MemoryService {
    * server does) ranks highest, then matches on some of its words, then matches by meaning when
    * embeddings are on; the lists are fused by reciprocal rank.
    */
-  async searchNodes(query: string, want: number, signal?: AbortSignal): Promise<{ ranked: RankedEntity[]; note?: string }> {
+  async searchNodes(
+    query: string,
+    want: number,
+    signal?: AbortSignal,
+  ): Promise<{ ranked: RankedEntity[]; note?: string }> {
     const q = clean(query);
     const lexical = await this.store.searchEntities(q, want);
     const scores = new Map<number, { score: number; matchedBy: RankedEntity["matchedBy"]; similarity?: number }>();
-    const add = (id: number, rank: number, weight: number, by: RankedEntity["matchedBy"][number], similarity?: number) => {
+    const add = (
+      id: number,
+      rank: number,
+      weight: number,
+      by: RankedEntity["matchedBy"][number],
+      similarity?: number,
+    ) => {
       let entry = scores.get(id);
-      if (!entry) scores.set(id, (entry = { score: 0, matchedBy: [] }));
+      if (!entry) {
+        entry = { score: 0, matchedBy: [] };
+        scores.set(id, entry);
+      }
       entry.score += weight / (RRF_K + rank);
       if (!entry.matchedBy.includes(by)) entry.matchedBy.push(by);
       if (similarity !== undefined) entry.similarity = similarity;
     };
-    lexical.substring.forEach((hit, rank) => add(hit.id, rank, 2, "substring"));
-    lexical.terms.forEach((hit, rank) => add(hit.id, rank, 1, "words"));
+    for (const [rank, hit] of lexical.substring.entries()) add(hit.id, rank, 2, "substring");
+    for (const [rank, hit] of lexical.terms.entries()) add(hit.id, rank, 1, "words");
     let note: string | undefined;
     if (this.embedder && q.trim() !== "") {
       try {
@@ -350,7 +365,8 @@ export class MemoryService {
     for (const id of candidates) {
       const lex = keyword.get(id);
       const sim = similarity.get(id);
-      if (lex === undefined && sim !== undefined && sim < this.minSimilarity && options.minScore === undefined) continue;
+      if (lex === undefined && sim !== undefined && sim < this.minSimilarity && options.minScore === undefined)
+        continue;
       const score = semanticUsed
         ? SEMANTIC_WEIGHT * Math.max(0, sim ?? 0) + (1 - SEMANTIC_WEIGHT) * (lex ?? 0)
         : (lex ?? 0);
@@ -395,7 +411,10 @@ export class MemoryService {
     return this.space;
   }
 
-  private async embedQuery(query: string, signal?: AbortSignal): Promise<{ vector: Float32Array; space: EmbeddingSpace }> {
+  private async embedQuery(
+    query: string,
+    signal?: AbortSignal,
+  ): Promise<{ vector: Float32Array; space: EmbeddingSpace }> {
     const embedder = this.embedder;
     if (!embedder) throw new Error("embeddings are off");
     const cached = this.queryCache.get(query);
@@ -421,7 +440,11 @@ export class MemoryService {
   }
 
   /** Embeds one item now, so a memory can be recalled by meaning as soon as the call returns. */
-  private async embedOne(kind: VectorKind, id: number, signal?: AbortSignal): Promise<{ embedded: boolean; note?: string }> {
+  private async embedOne(
+    kind: VectorKind,
+    id: number,
+    signal?: AbortSignal,
+  ): Promise<{ embedded: boolean; note?: string }> {
     if (!this.embedder) return { embedded: false, note: `Stored for full-text search only: ${this.semantic().note}.` };
     try {
       const [item] = await this.store.pendingEmbeddings(kind, this.space, "stale", id - 1, 1);
@@ -429,7 +452,7 @@ export class MemoryService {
       return { embedded: true };
     } catch (error) {
       const why = this.embeddingFailure(error);
-      this.scheduleSweep(SWEEP_RETRY_MS);
+      this.scheduleSweep(this.retryDelayMs);
       return {
         embedded: false,
         note: `Stored, but not yet searchable by meaning: ${why}. It will be embedded automatically when the endpoint answers.`,
@@ -450,7 +473,7 @@ export class MemoryService {
         toEmbed.map((x) => x.item.text),
         signal,
       );
-      toEmbed.forEach((x, i) => fresh.set(x.hash, vectors[i] as Float32Array));
+      for (const [i, x] of toEmbed.entries()) fresh.set(x.hash, vectors[i] as Float32Array);
       this.lastEmbeddingError = undefined;
     }
     const sample = fresh.values().next().value ?? reuse.values().next().value;
@@ -478,11 +501,15 @@ export class MemoryService {
     const embedder = this.embedder;
     if (!embedder) return { embedded: 0, total: 0 };
     const kinds = options.kinds ?? ["memory", "entity"];
+    // Before the first vector of this model exists, every stored vector is from another model.
+    const effective: EmbeddingScope = scope === "stale" && !this.space ? "all" : scope;
     let total = 0;
     for (const kind of kinds) {
       const counts = await this.store.vectorCounts(kind, this.space);
       total +=
-        scope === "all" ? counts.current + counts.stale + counts.missing : counts.missing + (scope === "stale" ? counts.stale : 0);
+        scope === "all"
+          ? counts.current + counts.stale + counts.missing
+          : counts.missing + (scope === "stale" ? counts.stale : 0);
     }
     let embedded = 0;
     let seen = 0;
@@ -490,9 +517,15 @@ export class MemoryService {
       let after = 0;
       for (;;) {
         options.signal?.throwIfAborted();
-        const batch = await this.store.pendingEmbeddings(kind, this.space, scope, after, embedder.options.batchSize);
+        const batch = await this.store.pendingEmbeddings(
+          kind,
+          this.space,
+          effective,
+          after,
+          embedder.options.batchSize,
+        );
         if (batch.length === 0) break;
-        embedded += await this.embedItems(batch, scope, options.signal);
+        embedded += await this.embedItems(batch, effective, options.signal);
         seen += batch.length;
         after = (batch[batch.length - 1] as PendingEmbedding).id;
         await options.progress?.(seen, Math.max(total, seen), `embedded ${seen} of ${Math.max(total, seen)}`);
@@ -523,7 +556,7 @@ export class MemoryService {
           reason: error instanceof EmbeddingError ? error.message : String(error),
         });
         this.lastEmbeddingError = error instanceof EmbeddingError ? error.message : "unexpected failure";
-        await sleep(SWEEP_RETRY_MS, this.closing.signal);
+        await sleep(this.retryDelayMs, this.closing.signal);
         this.sweepAgain = true;
       }
     }

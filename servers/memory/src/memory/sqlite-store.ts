@@ -14,7 +14,7 @@ import {
   mergeMetadata,
   type StoredVector,
 } from "./store.js";
-import { entityEmbeddingText, entitySearchDoc, ftsPhrase, likeEscape, queryTerms } from "./text.js";
+import { entityEmbeddingText, ftsPhrase, likeEscape, queryTerms } from "./text.js";
 import type {
   AddedObservations,
   EmbeddingSpace,
@@ -217,13 +217,13 @@ class SqliteStore implements MemoryStore {
     return statement;
   }
 
-  private write<T>(fn: () => T): Promise<T> {
-    return Promise.resolve(this.db.transaction(fn).immediate());
+  private async write<T>(fn: () => T): Promise<T> {
+    return this.db.transaction(fn).immediate();
   }
 
-  private read<T>(fn: () => T): Promise<T> {
+  private async read<T>(fn: () => T): Promise<T> {
     // A deferred transaction gives the reads one consistent snapshot.
-    return Promise.resolve(this.db.transaction(fn).deferred());
+    return this.db.transaction(fn).deferred();
   }
 
   // ── Knowledge graph ────────────────────────────────────────────────────────────────────────────
@@ -412,9 +412,9 @@ class SqliteStore implements MemoryStore {
       "SELECT entity_id, content FROM observations WHERE entity_id IN (SELECT value FROM json_each(?)) ORDER BY id",
     ).all(JSON.stringify(ids)) as Array<{ entity_id: number; content: string }>;
     for (const row of rows) {
-      let list = byEntity.get(row.entity_id);
-      if (!list) byEntity.set(row.entity_id, (list = []));
-      list.push(row.content);
+      const list = byEntity.get(row.entity_id);
+      if (list) list.push(row.content);
+      else byEntity.set(row.entity_id, [row.content]);
     }
     return byEntity;
   }
@@ -432,7 +432,12 @@ class SqliteStore implements MemoryStore {
       const row = byKey.get(key);
       if (!row || seen.has(row.id)) continue;
       seen.add(row.id);
-      out.push({ id: row.id, name: row.name, entityType: row.entity_type, observations: observations.get(row.id) ?? [] });
+      out.push({
+        id: row.id,
+        name: row.name,
+        entityType: row.entity_type,
+        observations: observations.get(row.id) ?? [],
+      });
     }
     return out;
   }
@@ -450,11 +455,17 @@ class SqliteStore implements MemoryStore {
       if (names.length === 0) return { relations: [], more: false };
       const rows = this.sql(
         `SELECT from_name, to_name, relation_type FROM relations
-          WHERE from_name IN (SELECT value FROM json_each(?1)) OR to_name IN (SELECT value FROM json_each(?1))
-          ORDER BY id LIMIT ?2`,
-      ).all(JSON.stringify(names), limit + 1) as Array<{ from_name: string; to_name: string; relation_type: string }>;
+          WHERE from_name IN (SELECT value FROM json_each(:names)) OR to_name IN (SELECT value FROM json_each(:names))
+          ORDER BY id LIMIT :limit`,
+      ).all({ names: JSON.stringify(names), limit: limit + 1 }) as Array<{
+        from_name: string;
+        to_name: string;
+        relation_type: string;
+      }>;
       return {
-        relations: rows.slice(0, limit).map((r) => ({ from: r.from_name, to: r.to_name, relationType: r.relation_type })),
+        relations: rows
+          .slice(0, limit)
+          .map((r) => ({ from: r.from_name, to: r.to_name, relationType: r.relation_type })),
         more: rows.length > limit,
       };
     });
@@ -471,11 +482,11 @@ class SqliteStore implements MemoryStore {
         const pattern = `%${likeEscape(query)}%`;
         substring = (
           this.sql(
-            `SELECT rowid FROM entity_fts WHERE name LIKE ?1 ESCAPE '\\' OR entity_type LIKE ?1 ESCAPE '\\'
-              OR observations LIKE ?1 ESCAPE '\\' LIMIT ?2`,
+            `SELECT rowid FROM entity_fts WHERE name LIKE :pattern ESCAPE '\\' OR entity_type LIKE :pattern ESCAPE '\\'
+              OR observations LIKE :pattern ESCAPE '\\' LIMIT :limit`,
           )
             .pluck()
-            .all(pattern, limit) as number[]
+            .all({ pattern, limit }) as number[]
         ).map((id) => ({ id, score: 1 }));
       } else {
         substring = [];
@@ -553,15 +564,22 @@ class SqliteStore implements MemoryStore {
   private refreshMemoryFts(id: number): void {
     const content = this.sql("SELECT content FROM memories WHERE id = ?").pluck().get(id) as string;
     this.sql("DELETE FROM memory_fts WHERE rowid = ?").run(id);
-    this.sql("INSERT INTO memory_fts(rowid, content, tags) VALUES (?, ?, ?)").run(id, content, this.tagsOf(id).join(" "));
+    this.sql("INSERT INTO memory_fts(rowid, content, tags) VALUES (?, ?, ?)").run(
+      id,
+      content,
+      this.tagsOf(id).join(" "),
+    );
   }
 
   updateMemory(id: number, patch: MemoryPatch): Promise<Memory | undefined> {
     return this.write(() => {
-      const row = this.sql("SELECT metadata FROM memories WHERE id = ?").get(id) as { metadata: string } | undefined;
+      const row = this.sql("SELECT metadata, content_hash FROM memories WHERE id = ?").get(id) as
+        | { metadata: string; content_hash: string }
+        | undefined;
       if (!row) return undefined;
       const at = now();
-      if (patch.content) {
+      // Same text, same vector: only a real change of content costs a new embedding.
+      if (patch.content && patch.content.hash !== row.content_hash) {
         this.sql("UPDATE memories SET content = ?, content_hash = ?, revision = revision + 1 WHERE id = ?").run(
           patch.content.text,
           patch.content.hash,
@@ -641,9 +659,9 @@ class SqliteStore implements MemoryStore {
   private groupBy(sql: string, json: string): Map<number, string[]> {
     const out = new Map<number, string[]>();
     for (const row of this.sql(sql).all(json) as Array<{ owner: number; value: string }>) {
-      let list = out.get(row.owner);
-      if (!list) out.set(row.owner, (list = []));
-      list.push(row.value);
+      const list = out.get(row.owner);
+      if (list) list.push(row.value);
+      else out.set(row.owner, [row.value]);
     }
     return out;
   }
@@ -713,11 +731,11 @@ class SqliteStore implements MemoryStore {
 
   // ── Vectors ────────────────────────────────────────────────────────────────────────────────────
 
-  embeddingSpace(model: string, dimensions: number): Promise<EmbeddingSpace> {
+  async embeddingSpace(model: string, dimensions: number): Promise<EmbeddingSpace> {
     const found = this.sql("SELECT id FROM embedding_spaces WHERE model = ? AND dimensions = ?")
       .pluck()
       .get(model, dimensions) as number | undefined;
-    if (found !== undefined) return Promise.resolve({ id: found, model, dimensions });
+    if (found !== undefined) return { id: found, model, dimensions };
     return this.write(() => {
       this.sql("INSERT INTO embedding_spaces(model, dimensions) VALUES (?, ?) ON CONFLICT DO NOTHING").run(
         model,
@@ -954,8 +972,8 @@ class SqliteStore implements MemoryStore {
     });
   }
 
-  getMeta(key: string): Promise<string | undefined> {
-    return Promise.resolve(this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined);
+  async getMeta(key: string): Promise<string | undefined> {
+    return this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined;
   }
 
   setMeta(key: string, value: string): Promise<void> {
@@ -964,8 +982,7 @@ class SqliteStore implements MemoryStore {
     });
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
-    return Promise.resolve();
   }
 }

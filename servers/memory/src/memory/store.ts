@@ -21,7 +21,9 @@ import type {
 
 export type EmbeddingScope = "missing" | "stale" | "all";
 
-export type GraphItem = { kind: "entity"; id: number; entity: Entity } | { kind: "relation"; id: number; relation: Relation };
+export type GraphItem =
+  | { kind: "entity"; id: number; entity: Entity }
+  | { kind: "relation"; id: number; relation: Relation };
 
 export interface EntityWithId extends Entity {
   id: number;
@@ -149,7 +151,10 @@ export const relationKey = (r: Relation): string => JSON.stringify([r.from, r.to
 /** True when a filter narrows anything. */
 export const hasFilter = (filter: MemoryFilter | undefined): filter is MemoryFilter =>
   filter !== undefined &&
-  ((filter.tags?.length ?? 0) > 0 || filter.entity !== undefined || filter.since !== undefined || filter.until !== undefined);
+  ((filter.tags?.length ?? 0) > 0 ||
+    filter.entity !== undefined ||
+    filter.since !== undefined ||
+    filter.until !== undefined);
 
 /** Shallow merge where a key set to null is removed. */
 export function mergeMetadata(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {

@@ -84,9 +84,13 @@ export function adminTools({ service, graphChanged, transport }: ToolDeps): { re
         return { data: { embedded, model: service.embedder.model, ...(dimensions ? { dimensions } : {}) } };
       } catch (error) {
         if (error instanceof EmbeddingError) {
-          throw new ToolError(error.status === 429 ? "rate_limited" : "upstream_error", `Re-embedding stopped: ${error.message}.`, {
-            hint: "Vectors computed so far are kept; call reembed_memories again to continue.",
-          });
+          throw new ToolError(
+            error.status === 429 ? "rate_limited" : "upstream_error",
+            `Re-embedding stopped: ${error.message}.`,
+            {
+              hint: "Vectors computed so far are kept; call reembed_memories again to continue.",
+            },
+          );
         }
         throw error;
       }
@@ -117,7 +121,8 @@ export function adminTools({ service, graphChanged, transport }: ToolDeps): { re
           details: { argument: path === undefined ? "path" : "jsonl" },
         });
       }
-      const progress = (done: number, _total: number | undefined, message: string) => ctx.progress(done, undefined, message);
+      const progress = (done: number, _total: number | undefined, message: string) =>
+        ctx.progress(done, undefined, message);
       let outcome: ImportOutcome;
       if (jsonl !== undefined) {
         outcome = await service.importLines(jsonl.split("\n"), { signal: ctx.signal, progress });

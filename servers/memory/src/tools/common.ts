@@ -44,7 +44,12 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A memory as the model sees it: sanitised, with readable timestamps, its content cut to `maxChars`. */
 export function memoryView(memory: Memory, maxChars = Number.POSITIVE_INFINITY): MemoryOut {
-  const clean = sanitizeDeep({ content: memory.content, tags: memory.tags, metadata: memory.metadata, entities: memory.entities });
+  const clean = sanitizeDeep({
+    content: memory.content,
+    tags: memory.tags,
+    metadata: memory.metadata,
+    entities: memory.entities,
+  });
   const cut = clean.content.length > maxChars;
   return {
     id: memory.id,
@@ -101,17 +106,22 @@ export function fitGraph(
 }
 
 export const filterInput = {
-  tags: z
-    .array(z.string())
-    .max(32)
-    .optional()
-    .describe("Only memories that have every one of these tags."),
+  tags: z.array(z.string()).max(32).optional().describe("Only memories that have every one of these tags."),
   entity: z.string().max(256).optional().describe("Only memories linked to this knowledge-graph entity."),
-  since: z.string().max(40).optional().describe("Only memories created at or after this time (ISO 8601, e.g. 2026-01-31 or 2026-01-31T09:00:00Z)."),
+  since: z
+    .string()
+    .max(40)
+    .optional()
+    .describe("Only memories created at or after this time (ISO 8601, e.g. 2026-01-31 or 2026-01-31T09:00:00Z)."),
   until: z.string().max(40).optional().describe("Only memories created before this time (ISO 8601)."),
 };
 
-export function parseFilter(args: { tags?: string[] | undefined; entity?: string | undefined; since?: string | undefined; until?: string | undefined }): MemoryFilter {
+export function parseFilter(args: {
+  tags?: string[] | undefined;
+  entity?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+}): MemoryFilter {
   const filter: MemoryFilter = {};
   if (args.tags?.length) filter.tags = args.tags.map((t) => t.trim().toLowerCase());
   if (args.entity !== undefined) filter.entity = args.entity;

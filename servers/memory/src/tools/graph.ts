@@ -128,7 +128,7 @@ export function graphTools({ service, graphChanged }: ToolDeps): { read: Tool[];
     async handler({ relations }) {
       const count = await service.deleteRelations(relations);
       graphChanged();
-      return { data: { success: true, message: `Relations deleted successfully (${count} found).`, deleted: count }};
+      return { data: { success: true, message: `Relations deleted successfully (${count} found).`, deleted: count } };
     },
   });
 
@@ -172,9 +172,7 @@ export function graphTools({ service, graphChanged }: ToolDeps): { read: Tool[];
       const cut = fitted.omittedEntities + fitted.omittedRelations > 0;
       let nextCursor: string | undefined;
       if (page.more || cut) {
-        nextCursor = last
-          ? encodeCursor("graph", { p: last.kind === "entity" ? "e" : "r", a: last.id })
-          : cursor;
+        nextCursor = last ? encodeCursor("graph", { p: last.kind === "entity" ? "e" : "r", a: last.id }) : cursor;
       }
       const truncatedObservations = fitted.entities.some((e) => e.observationsOmitted);
       return {

@@ -140,7 +140,9 @@ export function memoryTools({ service }: ToolDeps): { read: Tool[]; write: Tool[
       const omitted = found.results.length - results.length;
       const notes = [
         found.note,
-        omitted > 0 ? `${omitted} more result(s) did not fit the budget; raise maxTokens or narrow the query.` : undefined,
+        omitted > 0
+          ? `${omitted} more result(s) did not fit the budget; raise maxTokens or narrow the query.`
+          : undefined,
       ].filter(Boolean);
       const data = {
         results,
@@ -171,10 +173,14 @@ export function memoryTools({ service }: ToolDeps): { read: Tool[]; write: Tool[
     annotations: { ...WRITE, idempotentHint: true },
     async handler({ id, content, ...rest }, ctx) {
       if (rest.tags && (rest.addTags || rest.removeTags)) {
-        throw new ToolError("invalid_argument", "`tags` replaces all tags, so it cannot be combined with addTags or removeTags.", {
-          hint: "Pass either tags, or addTags/removeTags.",
-          details: { argument: "tags" },
-        });
+        throw new ToolError(
+          "invalid_argument",
+          "`tags` replaces all tags, so it cannot be combined with addTags or removeTags.",
+          {
+            hint: "Pass either tags, or addTags/removeTags.",
+            details: { argument: "tags" },
+          },
+        );
       }
       const changed = await service.update(
         id,
@@ -278,7 +284,9 @@ function renderRecall(
   data: { results: Array<MemoryOut & { score: number; similarity?: number }>; semanticSearch: boolean; note?: string },
 ): string {
   const how = data.semanticSearch ? "hybrid: keyword + meaning" : "keyword only";
-  const lines = [`${data.results.length} memor${data.results.length === 1 ? "y" : "ies"} for ${JSON.stringify(query)} (${how}):`];
+  const lines = [
+    `${data.results.length} memor${data.results.length === 1 ? "y" : "ies"} for ${JSON.stringify(query)} (${how}):`,
+  ];
   for (const m of data.results) {
     const facts = [
       `score ${m.score.toFixed(2)}`,
