@@ -53,7 +53,12 @@ export const options = {
     flag: "max-response-bytes",
     env: "POSTGRES_MAX_RESPONSE_BYTES",
     help: "Most bytes of row data (as JSON) one query returns; the answer says when it was cut.",
-    schema: z.number().int().min(1024).max(16 * 1024 * 1024).default(32 * 1024),
+    schema: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(32 * 1024),
   }),
   maxValueChars: option({
     type: "number",

@@ -47,6 +47,9 @@ export class Database {
       `SET LOCAL lock_timeout = ${lockTimeout}`,
       `SET LOCAL idle_in_transaction_session_timeout = ${idleTimeout}`,
       `SET LOCAL search_path = ${["pg_catalog", ...settings.searchPath].map(quoteAlways).join(", ")}`,
+      // Taking a snapshot now makes the read-only mode final: "transaction read-write mode must be
+      // set before any query" then refuses any later attempt to switch it off.
+      "SELECT 1",
     ].join("; ");
   }
 

@@ -1,7 +1,7 @@
 /**
  * How column values become JSON. Values whose JavaScript form would lose something (timestamps
- * shifted into the server's time zone, numerics and bigints rounded, bytea as a Buffer) stay in
- * PostgreSQL's own text form; booleans, small numbers and JSON are parsed.
+ * shifted into the server's time zone, numerics rounded, bytea as a Buffer, bigints beyond 2^53)
+ * stay in PostgreSQL's own text form; booleans, numbers that fit and JSON are parsed.
  */
 
 type Parser = (text: string) => unknown;
@@ -12,10 +12,16 @@ const parseFinite: Parser = (text) => {
 };
 const parseInteger: Parser = (text) => Number.parseInt(text, 10);
 const parseBool: Parser = (text) => text === "t";
+/** bigint as a number when it fits exactly, else its text. */
+const parseBigint: Parser = (text) => {
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : text;
+};
 
 /** OIDs of the types parsed into JSON values; everything else stays text. */
-const PARSED: Record<number, "bool" | "int" | "float" | "json" | "array"> = {
+const PARSED: Record<number, "bool" | "int" | "bigint" | "float" | "json" | "array"> = {
   16: "bool",
+  20: "bigint",
   21: "int",
   23: "int",
   26: "int",
@@ -42,7 +48,7 @@ const ELEMENT: Record<number, Parser> = {
   1000: parseBool,
   1005: parseInteger,
   1007: parseInteger,
-  1016: (text) => text,
+  1016: parseBigint,
   1021: parseFinite,
   1022: parseFinite,
   199: (text) => JSON.parse(text),
@@ -59,6 +65,8 @@ export const typeParsers = {
         return parseBool;
       case "int":
         return parseInteger;
+      case "bigint":
+        return parseBigint;
       case "float":
         return parseFinite;
       case "json":

@@ -111,6 +111,12 @@ interface CheckResult {
 }
 
 async function checkText(sql: string, policy: GuardPolicy, explainWrapped: boolean): Promise<CheckResult> {
+  if (sql.trim() === "") {
+    throw new GuardError("empty", "The query is empty.", {
+      code: "invalid_argument",
+      hint: "Send one SELECT statement.",
+    });
+  }
   const parsed = await parseSql(sql);
   const positions = new PositionMap(sql);
   const stmts = parsed.stmts ?? [];
@@ -150,12 +156,19 @@ function refusedStatement(type: string | undefined, explainWrapped: boolean): Gu
       hint: "Remove the leading EXPLAIN (and its options) and call again.",
     });
   }
-  const what = own(STATEMENT_NAMES, type ?? "") ?? `${(type ?? "unknown").replace(/Stmt$/, "")} statements`;
+  const what = own(STATEMENT_NAMES, type ?? "") ?? `${sqlWords(type ?? "Unknown")} statements`;
   return new GuardError("statement_type", `This server is read-only: ${what} are not allowed.`, {
     code: "permission_denied",
     hint: "Only a single plain SELECT (or EXPLAIN of one) can run. Use list_tables and describe_table to explore.",
   });
 }
+
+/** `CreateTableStmt` → `CREATE TABLE`. */
+const sqlWords = (type: string): string =>
+  type
+    .replace(/Stmt$/, "")
+    .replace(/([a-z])([A-Z])/g, "$1 $2")
+    .toUpperCase();
 
 const STATEMENT_NAMES: Record<string, string> = {
   InsertStmt: "INSERT statements",
@@ -326,7 +339,14 @@ const RULES: Record<string, Record<string, FieldSpec>> = {
     location: "scalar",
   },
   SortBy: { node: "node", sortby_dir: "scalar", sortby_nulls: "scalar", useOp: "operator", location: "scalar" },
-  RangeVar: { schemaname: "scalar", relname: "scalar", inh: "scalar", relpersistence: "scalar", alias: "struct:Alias", location: "scalar" },
+  RangeVar: {
+    schemaname: "scalar",
+    relname: "scalar",
+    inh: "scalar",
+    relpersistence: "scalar",
+    alias: "struct:Alias",
+    location: "scalar",
+  },
   Alias: { aliasname: "scalar", colnames: "names" },
   RangeSubselect: { lateral: "scalar", subquery: "node", alias: "struct:Alias" },
   RangeFunction: {
@@ -414,7 +434,11 @@ const RULES: Record<string, Record<string, FieldSpec>> = {
     absent_on_null: "scalar",
     unique: "scalar",
   },
-  JsonArrayAgg: { constructor: "struct:JsonAggConstructor" as FieldSpec, arg: "struct:JsonValueExpr", absent_on_null: "scalar" },
+  JsonArrayAgg: {
+    constructor: "struct:JsonAggConstructor" as FieldSpec,
+    arg: "struct:JsonValueExpr",
+    absent_on_null: "scalar",
+  },
   JsonIsPredicate: {
     expr: "node",
     format: "struct:JsonFormat",
@@ -437,7 +461,12 @@ const RULES: Record<string, Record<string, FieldSpec>> = {
   },
   JsonBehavior: { btype: "scalar", expr: "node", coerce: "scalar", location: "scalar" },
   JsonArgument: { val: "struct:JsonValueExpr", name: "scalar" },
-  JsonParseExpr: { expr: "struct:JsonValueExpr", output: "struct:JsonOutput", unique_keys: "scalar", location: "scalar" },
+  JsonParseExpr: {
+    expr: "struct:JsonValueExpr",
+    output: "struct:JsonOutput",
+    unique_keys: "scalar",
+    location: "scalar",
+  },
   JsonScalarExpr: { expr: "node", output: "struct:JsonOutput", location: "scalar" },
   JsonSerializeExpr: { expr: "struct:JsonValueExpr", output: "struct:JsonOutput", location: "scalar" },
 };
@@ -502,15 +531,10 @@ class Checker {
         });
       }
       if (name === "analyze" && isEnabled(def?.arg) && !this.policy.allowExplainAnalyze) {
-        throw this.error(
-          "explain_option",
-          "EXPLAIN ANALYZE runs the query and is disabled on this server.",
-          location,
-          {
-            code: "permission_denied",
-            hint: "Use EXPLAIN without ANALYZE for the estimated plan, or ask the operator to start the server with --allow-explain-analyze.",
-          },
-        );
+        throw this.error("explain_option", "EXPLAIN ANALYZE runs the query and is disabled on this server.", location, {
+          code: "permission_denied",
+          hint: "Use EXPLAIN without ANALYZE for the estimated plan, or ask the operator to start the server with --allow-explain-analyze.",
+        });
       }
       const arg = def?.arg;
       if (arg !== undefined) {
@@ -544,32 +568,45 @@ class Checker {
   private typed(type: string, body: Body): void {
     switch (type) {
       case "SelectStmt":
-        return this.select(body);
+        this.select(body);
+        return;
       case "RangeVar":
-        return this.rangeVar(body);
+        this.rangeVar(body);
+        return;
       case "FuncCall":
-        return this.funcCall(body);
+        this.funcCall(body);
+        return;
       case "TypeName":
-        return this.typeName(body);
+        this.typeName(body);
+        return;
       case "RangeTableSample":
-        return this.tableSample(body);
+        this.tableSample(body);
+        return;
       case "ParamRef":
         if (typeof body.number === "number") this.maxParam = Math.max(this.maxParam, body.number);
-        return this.fields(type, body);
+        this.fields(type, body);
+        return;
       default:
         if (!own(RULES, type)) this.refuseNode(type, locationOf(body));
-        return this.fields(type, body);
+        this.fields(type, body);
+        return;
     }
   }
 
   /** Walks a node's fields by its rule; a field the rule does not name is refused. */
   private fields(type: string, body: Body, skip: readonly string[] = []): void {
     const rule = own(RULES, type);
-    if (!rule) return this.refuseNode(type, locationOf(body));
+    if (!rule) {
+      this.refuseNode(type, locationOf(body));
+      return;
+    }
     for (const [key, value] of Object.entries(body)) {
       if (skip.includes(key)) continue;
       const spec = own(rule, key);
-      if (!spec) return this.refuseField(type, key, locationOf(body));
+      if (!spec) {
+        this.refuseField(type, key, locationOf(body));
+        return;
+      }
       this.field(spec, value, body);
     }
   }
@@ -582,19 +619,23 @@ class Checker {
       case "leaf":
         // A_Const payloads: `{ival: 1}`, `{sval: "x"}`, `{}` — plain values only.
         if (typeof value !== "object" || value === null || Array.isArray(value)) throw this.malformed();
-        for (const inner of Object.values(value)) if (inner !== null && typeof inner === "object") throw this.malformed();
+        for (const inner of Object.values(value))
+          if (inner !== null && typeof inner === "object") throw this.malformed();
         return;
       case "node":
-        return this.node(value);
+        this.node(value);
+        return;
       case "names":
         names(value, () => this.malformed());
         return;
       case "operator":
-        return this.operator(value, owner);
+        this.operator(value, owner);
+        return;
       default: {
         const type = spec.slice("struct:".length);
         if (typeof value !== "object" || value === null || Array.isArray(value)) throw this.malformed();
-        return this.typed(type, value as Body);
+        this.typed(type, value as Body);
+        return;
       }
     }
   }
@@ -677,7 +718,8 @@ class Checker {
     if (typeof body.schemaname === "string") {
       resolved = { schema: body.schemaname, name: relname };
     } else if (this.inCteScope(relname)) {
-      return this.fields("RangeVar", body);
+      this.fields("RangeVar", body);
+      return;
     } else {
       resolved = this.visibleRelation(relname) ?? { schema: this.policy.searchPath[0] ?? "public", name: relname };
       this.insertBefore(location, relname, `${quoteAlways(resolved.schema)}.`);
@@ -768,10 +810,15 @@ class Checker {
 
   private refuseNode(type: string | undefined, byteLocation: number | undefined): never {
     const what = own(CONSTRUCT_NAMES, type ?? "") ?? `the SQL construct ${type ?? "?"}`;
-    throw this.error("construct", `${capitalize(what)} ${what.endsWith("s") ? "are" : "is"} not allowed here.`, byteLocation, {
-      code: "permission_denied",
-      hint: "Rewrite the query as a plain SELECT over allowed tables using common expressions.",
-    });
+    throw this.error(
+      "construct",
+      `${capitalize(what)} ${what.endsWith("s") ? "are" : "is"} not allowed here.`,
+      byteLocation,
+      {
+        code: "permission_denied",
+        hint: "Rewrite the query as a plain SELECT over allowed tables using common expressions.",
+      },
+    );
   }
 
   private refuseField(type: string, field: string, byteLocation: number | undefined): never {

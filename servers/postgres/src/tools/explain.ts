@@ -50,10 +50,14 @@ export function explainTool(service: PostgresService, limits: QueryLimits, allow
           const plan = result.rows[0]?.[0] ?? null;
           const text = JSON.stringify(plan);
           if (text.length > ctx.budget.maxChars - 500) {
-            throw new ToolError("too_large", `The JSON plan has ${text.length} characters, more than this answer can hold.`, {
-              hint: "Call again with format=text (it is cut to fit), or explain a smaller part of the query.",
-              details: { argument: "format" },
-            });
+            throw new ToolError(
+              "too_large",
+              `The JSON plan has ${text.length} characters, more than this answer can hold.`,
+              {
+                hint: "Call again with format=text (it is cut to fit), or explain a smaller part of the query.",
+                details: { argument: "format" },
+              },
+            );
           }
           return { data: { format, analyzed: analyze, plan }, text };
         }

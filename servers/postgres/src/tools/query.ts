@@ -40,11 +40,7 @@ export function queryTool(service: PostgresService, limits: QueryLimits): Tool {
     ].join(" "),
     input: z.object({
       sql: z.string().min(1).max(100_000).describe("One SELECT statement (or EXPLAIN SELECT …)."),
-      params: z
-        .array(paramValue)
-        .max(100)
-        .optional()
-        .describe("Values for the $1, $2… placeholders, in order."),
+      params: z.array(paramValue).max(100).optional().describe("Values for the $1, $2… placeholders, in order."),
       maxRows: z
         .number()
         .int()
@@ -61,7 +57,11 @@ export function queryTool(service: PostgresService, limits: QueryLimits): Tool {
         const { result } = await service.query(
           sql,
           params ?? [],
-          { maxRows: maxRows ?? limits.maxRows, maxBytes: limits.maxResponseBytes, maxValueChars: limits.maxValueChars },
+          {
+            maxRows: maxRows ?? limits.maxRows,
+            maxBytes: limits.maxResponseBytes,
+            maxValueChars: limits.maxValueChars,
+          },
           { signal: ctx.signal },
         );
         const data = toOutput(result, maxRows ?? limits.maxRows, limits.maxResponseBytes);

@@ -152,7 +152,7 @@ export function describeTableTool(service: PostgresService): Tool {
     description:
       "Shows a table or view's columns (type, nullability, default, comment), primary key, unique and check constraints, foreign keys in and out, and indexes. Pass schema.table or a bare name (resolved on the search path).",
     input: z.object({
-      table: z.string().min(1).max(200).describe("Table or view name: orders, public.orders, or \"Mixed Case\"."),
+      table: z.string().min(1).max(200).describe('Table or view name: orders, public.orders, or "Mixed Case".'),
     }),
     output: tableDescription,
     annotations: READ_ONLY,
@@ -160,20 +160,28 @@ export function describeTableTool(service: PostgresService): Tool {
       return translated(undefined, async () => {
         const parsed = parseTableName(table);
         if (!parsed) {
-          throw new ToolError("invalid_argument", `\`table\` must be a name or schema.name; got ${JSON.stringify(table)}.`, {
-            hint: 'Write it as orders, public.orders or "Mixed Case".',
-            details: { argument: "table" },
-          });
+          throw new ToolError(
+            "invalid_argument",
+            `\`table\` must be a name or schema.name; got ${JSON.stringify(table)}.`,
+            {
+              hint: 'Write it as orders, public.orders or "Mixed Case".',
+              details: { argument: "table" },
+            },
+          );
         }
         const relation = parsed.schema
           ? { schema: parsed.schema, name: parsed.name }
           : await service.resolve(parsed.name, ctx.signal);
         const description = await service.describe(relation, ctx.signal);
         if (!description) {
-          throw new ToolError("not_found", `Table ${JSON.stringify(table)} does not exist or is not available on this server.`, {
-            hint: "Call list_tables to see the tables you can query.",
-            details: { argument: "table" },
-          });
+          throw new ToolError(
+            "not_found",
+            `Table ${JSON.stringify(table)} does not exist or is not available on this server.`,
+            {
+              hint: "Call list_tables to see the tables you can query.",
+              details: { argument: "table" },
+            },
+          );
         }
         const data = sanitizeDeep(description);
         return { data, text: renderDescription(data), untrusted: true };
@@ -225,7 +233,9 @@ export function parseTableName(text: string): { schema?: string; name: string } 
 
 /** A readable summary of a table for clients that only read text. */
 export function renderDescription(d: TableDescription): string {
-  const lines = [`${d.kind} ${qualifiedName(d)} (~${Math.max(0, d.estimatedRows)} rows)${d.comment ? ` — ${d.comment}` : ""}`];
+  const lines = [
+    `${d.kind} ${qualifiedName(d)} (~${Math.max(0, d.estimatedRows)} rows)${d.comment ? ` — ${d.comment}` : ""}`,
+  ];
   lines.push("columns:");
   for (const c of d.columns) {
     const extras = [
