@@ -100,7 +100,7 @@ export function analyzePlayerTool(client: ChessComClient, limits: AnalysisLimits
             : {}),
           ...(wanted.has("streaks") ? { streaks: streaks(games) } : {}),
         });
-        return { data, text: renderAnalysis(data) };
+        return { data, text: renderAnalysis(data), untrusted: true };
       });
     },
   });
@@ -168,7 +168,7 @@ export function headToHeadTool(client: ChessComClient, limits: AnalysisLimits): 
           filter: describeFilter(filter),
           recent: h2h.recent.map(gameRow),
         });
-        return { data, text: renderHeadToHead(data) };
+        return { data, text: renderHeadToHead(data), untrusted: true };
       });
     },
   });
