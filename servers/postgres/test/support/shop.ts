@@ -1,9 +1,9 @@
 /**
- * A small shop database (customers, products, orders, order items) plus what the attack suite aims
- * at: a private schema with secrets, a view over them, a salary table, a function that would leak
- * secrets, and a same-named stand-in for a built-in function. Also three roles: a reader that can
- * SELECT everything (so only the server's own layers keep secrets hidden), a writer, and the
- * superuser.
+ * A small shop database (customers, products, orders, order items, events) plus what the attack
+ * suite aims at: a private schema with secrets, a view over them, a salary table, a function that
+ * would leak secrets, and a same-named stand-in for a built-in function. Also three roles: a reader
+ * that can SELECT everything (so only the server's own layers keep secrets hidden), a writer, and
+ * the superuser.
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
@@ -24,8 +24,7 @@ export interface Shop {
 
 export const SHOP_ALLOW = "public.customers,public.products,public.orders,public.order_items,public.events";
 
-const SCHEMA = `
-CREATE SCHEMA private;
+const SAMPLE = `
 CREATE TABLE public.customers (
   id serial PRIMARY KEY,
   name text NOT NULL,
@@ -64,18 +63,6 @@ CREATE TABLE public.events (
   payload jsonb NOT NULL,
   at timestamp NOT NULL
 );
-CREATE TABLE public.staff_salaries (id serial PRIMARY KEY, name text NOT NULL, salary numeric NOT NULL);
-CREATE TABLE private.secrets (id serial PRIMARY KEY, secret text NOT NULL);
-CREATE TABLE private.audit (id serial PRIMARY KEY, note text NOT NULL, customer_id integer REFERENCES public.customers(id));
-CREATE VIEW public.secret_view AS SELECT id, secret FROM private.secrets;
-CREATE VIEW public.customer_totals AS
-  SELECT c.id, c.name, count(o.id) AS orders, coalesce(sum(o.total), 0) AS spent
-    FROM public.customers c LEFT JOIN public.orders o ON o.customer_id = c.id GROUP BY c.id, c.name;
-CREATE SEQUENCE public.invoice_seq;
-CREATE FUNCTION public.leak() RETURNS SETOF text LANGUAGE sql SECURITY DEFINER AS 'SELECT secret FROM private.secrets';
--- A stand-in for a built-in: only reachable if the server let the search path pick it.
-CREATE FUNCTION public.lower(varchar) RETURNS text LANGUAGE sql AS 'SELECT ''hijacked:'' || (SELECT string_agg(secret, '','') FROM private.secrets)';
-
 INSERT INTO public.customers (name, email, country) VALUES
   ('Ada Lovelace', 'ada@example.com', 'GB'), ('Grace Hopper', 'grace@example.com', 'US'),
   ('Edsger Dijkstra', 'edsger@example.com', 'NL'), ('Barbara Liskov', 'barbara@example.com', 'US'),
@@ -94,14 +81,33 @@ INSERT INTO public.events (kind, payload, at)
   SELECT CASE WHEN g % 3 = 0 THEN 'view' WHEN g % 3 = 1 THEN 'click' ELSE 'buy' END,
          jsonb_build_object('n', g, 'tag', 'e' || g), '2024-01-01'::timestamp + g * interval '1 minute'
     FROM generate_series(1, 20000) g;
+`;
+
+/** What the attack suite aims at; never part of the demo. */
+const ATTACK_FIXTURES = `
+CREATE SCHEMA private;
+CREATE TABLE public.staff_salaries (id serial PRIMARY KEY, name text NOT NULL, salary numeric NOT NULL);
+CREATE TABLE private.secrets (id serial PRIMARY KEY, secret text NOT NULL);
+CREATE TABLE private.audit (id serial PRIMARY KEY, note text NOT NULL, customer_id integer REFERENCES public.customers(id));
+CREATE VIEW public.secret_view AS SELECT id, secret FROM private.secrets;
+CREATE VIEW public.customer_totals AS
+  SELECT c.id, c.name, count(o.id) AS orders, coalesce(sum(o.total), 0) AS spent
+    FROM public.customers c LEFT JOIN public.orders o ON o.customer_id = c.id GROUP BY c.id, c.name;
+CREATE SEQUENCE public.invoice_seq;
+CREATE FUNCTION public.leak() RETURNS SETOF text LANGUAGE sql SECURITY DEFINER AS 'SELECT secret FROM private.secrets';
+-- A stand-in for a built-in: only reachable if the server let the search path pick it.
+CREATE FUNCTION public.lower(varchar) RETURNS text LANGUAGE sql AS 'SELECT ''hijacked:'' || (SELECT string_agg(secret, '','') FROM private.secrets)';
 INSERT INTO public.staff_salaries (name, salary) VALUES ('Alice', 120000), ('Bob', 95000);
 INSERT INTO private.secrets (secret) VALUES ('launch-codes-0000'), ('root-password-hunter2');
 INSERT INTO private.audit (note, customer_id) VALUES ('checked', 1);
-ANALYZE;
 `;
 
-/** Creates the shop in the test database and the three roles. */
-export async function seedShop(db: TestDatabase): Promise<Shop> {
+/**
+ * Creates the shop in the test database and the three roles; `attackFixtures: false` leaves out
+ * the secrets and traps (for the demo).
+ */
+export async function seedShop(db: TestDatabase, options: { attackFixtures?: boolean } = {}): Promise<Shop> {
+  const attackFixtures = options.attackFixtures ?? true;
   const admin = new pg.Client({ connectionString: db.adminUrl });
   await admin.connect();
   const reader = `${db.database}_reader`;
@@ -109,14 +115,17 @@ export async function seedShop(db: TestDatabase): Promise<Shop> {
   const readerPassword = randomBytes(9).toString("hex");
   const writerPassword = randomBytes(9).toString("hex");
   try {
-    await admin.query(SCHEMA);
+    await admin.query(SAMPLE);
+    if (attackFixtures) await admin.query(ATTACK_FIXTURES);
+    await admin.query("ANALYZE");
+    const schemas = attackFixtures ? "public, private" : "public";
     const r = pg.escapeIdentifier(reader);
     const w = pg.escapeIdentifier(writer);
     await admin.query(`
       CREATE ROLE ${r} LOGIN PASSWORD '${readerPassword}';
       GRANT CONNECT ON DATABASE ${pg.escapeIdentifier(db.database)} TO ${r};
-      GRANT USAGE ON SCHEMA public, private TO ${r};
-      GRANT SELECT ON ALL TABLES IN SCHEMA public, private TO ${r};
+      GRANT USAGE ON SCHEMA ${schemas} TO ${r};
+      GRANT SELECT ON ALL TABLES IN SCHEMA ${schemas} TO ${r};
       GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO ${r};
       REVOKE CREATE ON SCHEMA public FROM PUBLIC;
       CREATE ROLE ${w} LOGIN PASSWORD '${writerPassword}' IN ROLE ${r};
