@@ -47,10 +47,10 @@ const text = (result: CallToolResult) =>
 const errorCode = (result: CallToolResult) => (result._meta?.["io.portside/error"] as { code?: string })?.code;
 
 /** A server as the CLI would start it, with an empty cache. */
-async function startApp(): Promise<void> {
+async function startApp(extra: string[] = []): Promise<void> {
   const parsed = parseCommandLine(
     chessOptions,
-    ["--api-base-url", fixture.baseUrl, "--contact", "tests@example.com"],
+    ["--api-base-url", fixture.baseUrl, "--contact", "tests@example.com", ...extra],
     {},
   );
   if (parsed.kind !== "run") throw new Error("bad test config");
@@ -348,6 +348,20 @@ describe("analyze_player", () => {
     const months = fixture.requestsTo("/pub/player/bench_player/games/20").length;
     expect(months).toBeGreaterThanOrEqual(2);
     expect(months).toBeLessThan(5);
+  });
+
+  it("keeps the default window within a lower server cap", async () => {
+    await stopApp();
+    await startApp(["--max-months", "2"]);
+    try {
+      const data = await ok<Analysis>("analyze_player", { username: "nimzo_lover", analyses: ["streaks"] });
+      expect(data.range).toMatchObject({ monthsRead: 2, skippedMonths: 1 });
+      const tooMany = await call("analyze_player", { username: "nimzo_lover", months: 3 });
+      expect(text(tooMany)).toMatch(/`months` may be at most 2 on this server/);
+    } finally {
+      await stopApp();
+      await startApp();
+    }
   });
 
   it("refuses more months than the server allows and bad ranges", async () => {

@@ -55,7 +55,13 @@ export function analyzePlayerTool(client: ChessComClient, limits: AnalysisLimits
         .min(1)
         .default([...ANALYSES])
         .describe("Which analyses to run."),
-      months: z.number().int().min(1).max(600).default(12).describe("Most monthly archives to read."),
+      months: z
+        .number()
+        .int()
+        .min(1)
+        .max(600)
+        .optional()
+        .describe("Most monthly archives to read (default 12, at most the server's --max-months)."),
       ...rangeArgs,
       minGames: z.number().int().min(1).max(10_000).default(1).describe("openings: leave out rarer ECO codes."),
       openingsLimit: z.number().int().min(1).max(200).default(15).describe("openings: how many to show."),
@@ -75,7 +81,7 @@ export function analyzePlayerTool(client: ChessComClient, limits: AnalysisLimits
     async handler(args, ctx) {
       return guarded(async () => {
         const username = v.username(args.username);
-        const months = checkMonths(args.months, limits);
+        const months = checkMonths(args.months, 12, limits);
         const { from, to } = range(args.from, args.to);
         const filter = analysisFilter(args);
         const walked = await walkArchives(client, username, {
@@ -118,7 +124,13 @@ export function headToHeadTool(client: ChessComClient, limits: AnalysisLimits): 
     input: z.object({
       username: z.string().min(1).max(200),
       opponent: z.string().min(1).max(200),
-      months: z.number().int().min(1).max(600).default(36).describe("Most monthly archives to read."),
+      months: z
+        .number()
+        .int()
+        .min(1)
+        .max(600)
+        .optional()
+        .describe("Most monthly archives to read (default 36, at most the server's --max-months)."),
       ...rangeArgs,
       recent: z.number().int().min(0).max(100).default(10).describe("How many recent games to list."),
     }),
@@ -146,7 +158,7 @@ export function headToHeadTool(client: ChessComClient, limits: AnalysisLimits): 
             details: { argument: "opponent" },
           });
         }
-        const months = checkMonths(args.months, limits);
+        const months = checkMonths(args.months, 36, limits);
         const { from, to } = range(args.from, args.to);
         // The opponent's archive list both proves they exist and tells which months can hold games.
         const theirs = new Set((await client.archives(opponent, ctx.signal)).map(formatMonth));
@@ -174,7 +186,9 @@ export function headToHeadTool(client: ChessComClient, limits: AnalysisLimits): 
   });
 }
 
-function checkMonths(months: number, limits: AnalysisLimits): number {
+/** The months to read: as asked, or the default within the server's cap. */
+function checkMonths(months: number | undefined, fallback: number, limits: AnalysisLimits): number {
+  if (months === undefined) return Math.min(fallback, limits.maxMonths);
   if (months > limits.maxMonths) {
     throw new ToolError(
       "invalid_argument",
