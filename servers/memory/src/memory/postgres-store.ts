@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryResult } from "pg";
 import {
   type EmbeddingScope,
   type EntityMatches,
@@ -133,6 +133,15 @@ class PostgresStore implements MemoryStore {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * One statement in its own transaction. Costs two short round trips on PostgreSQL; in return the
+   * statement never interleaves with another connection's on a multiplexing proxy (PGlite's socket
+   * server, which the tests use, keeps a connection exclusive only while it is in a transaction).
+   */
+  private query(text: string, params?: unknown[]): Promise<QueryResult> {
+    return this.tx((c) => c.query(text, params));
   }
 
   async migrate(): Promise<void> {
@@ -476,17 +485,17 @@ class PostgresStore implements MemoryStore {
   }
 
   getEntities(names: string[]): Promise<EntityWithId[]> {
-    return this.entitiesWhere(this.pool, "name", names);
+    return this.tx((c) => this.entitiesWhere(c, "name", names));
   }
 
   getEntitiesById(ids: number[]): Promise<EntityWithId[]> {
-    return this.entitiesWhere(this.pool, "id", ids);
+    return this.tx((c) => this.entitiesWhere(c, "id", ids));
   }
 
   async relationsTouching(names: string[], limit: number): Promise<{ relations: Relation[]; more: boolean }> {
     if (names.length === 0) return { relations: [], more: false };
     const rows = (
-      await this.pool.query(
+      await this.query(
         `SELECT from_name, to_name, relation_type FROM ${this.s}.relations
           WHERE from_name = ANY($1::text[]) OR to_name = ANY($1::text[]) ORDER BY id LIMIT $2`,
         [names, limit + 1],
@@ -504,7 +513,7 @@ class PostgresStore implements MemoryStore {
     const pattern = `%${likeEscape(query)}%`;
     // Name matches first, then type, then observations: the same order a person would expect.
     const substring = (
-      await this.pool.query(
+      await this.query(
         `SELECT id, (CASE WHEN name ILIKE $1 THEN 3 WHEN entity_type ILIKE $1 THEN 2 ELSE 1 END) AS score
           FROM ${s}.entities WHERE search_doc ILIKE $1 ORDER BY score DESC, id LIMIT $2`,
         [pattern, limit],
@@ -516,7 +525,7 @@ class PostgresStore implements MemoryStore {
     const patterns = terms.map((t) => `%${likeEscape(t)}%`);
     const matched = patterns.map((_, i) => `(search_doc ILIKE $${i + 2})::int`).join(" + ");
     const termRows = (
-      await this.pool.query(
+      await this.query(
         `SELECT id, (${matched}) AS score FROM ${s}.entities WHERE search_doc ILIKE ANY($1::text[])
           ORDER BY score DESC, id LIMIT $${patterns.length + 2}`,
         [patterns, ...patterns, limit],
@@ -528,7 +537,7 @@ class PostgresStore implements MemoryStore {
   async graphCounts(): Promise<GraphCounts> {
     const s = this.s;
     const row = (
-      await this.pool.query(
+      await this.query(
         `SELECT (SELECT count(*) FROM ${s}.entities) AS entities, (SELECT count(*) FROM ${s}.relations) AS relations,
           (SELECT count(*) FROM ${s}.observations) AS observations`,
       )
@@ -701,7 +710,7 @@ class PostgresStore implements MemoryStore {
   }
 
   getMemories(ids: number[]): Promise<Memory[]> {
-    return this.memoriesById(this.pool, ids);
+    return this.tx((c) => this.memoriesById(c, ids));
   }
 
   /** Conditions on `memories AS m`, numbering parameters from `$${offset + 1}`. */
@@ -731,17 +740,17 @@ class PostgresStore implements MemoryStore {
   async listMemories(filter: MemoryFilter, beforeId: number | undefined, limit: number): Promise<Memory[]> {
     const { where, params } = this.filterSql(filter, 2);
     const ids = (
-      await this.pool.query(
+      await this.query(
         `SELECT m.id FROM ${this.s}.memories m WHERE m.id < $1 AND ${where} ORDER BY m.id DESC LIMIT $2`,
         [beforeId ?? 2_147_483_647, limit, ...params],
       )
     ).rows.map((r) => r.id as number);
-    return this.memoriesById(this.pool, ids);
+    return this.tx((c) => this.memoriesById(c, ids));
   }
 
   async countMemories(filter: MemoryFilter): Promise<number> {
     const { where, params } = this.filterSql(filter, 0);
-    return (await this.pool.query(`SELECT count(*) AS n FROM ${this.s}.memories m WHERE ${where}`, params)).rows[0]
+    return (await this.query(`SELECT count(*) AS n FROM ${this.s}.memories m WHERE ${where}`, params)).rows[0]
       .n as number;
   }
 
@@ -751,7 +760,7 @@ class PostgresStore implements MemoryStore {
     if (words.length === 0) return [];
     const { where, params } = this.filterSql(filter, 2);
     const rows = (
-      await this.pool.query(
+      await this.query(
         `SELECT m.id, ts_rank_cd(m.tsv, q) AS score FROM ${this.s}.memories m, to_tsquery('english', $1) q
           WHERE m.tsv @@ q AND ${where} ORDER BY score DESC, m.id DESC LIMIT $2`,
         [words.join(" | "), limit, ...params],
@@ -769,15 +778,12 @@ class PostgresStore implements MemoryStore {
   async embeddingSpace(model: string, dimensions: number): Promise<EmbeddingSpace> {
     this.requireVectors();
     const s = this.s;
-    await this.pool.query(
-      `INSERT INTO ${s}.embedding_spaces(model, dimensions) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-      [model, dimensions],
-    );
+    await this.query(`INSERT INTO ${s}.embedding_spaces(model, dimensions) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+      model,
+      dimensions,
+    ]);
     const id = (
-      await this.pool.query(`SELECT id FROM ${s}.embedding_spaces WHERE model = $1 AND dimensions = $2`, [
-        model,
-        dimensions,
-      ])
+      await this.query(`SELECT id FROM ${s}.embedding_spaces WHERE model = $1 AND dimensions = $2`, [model, dimensions])
     ).rows[0].id as number;
     const space = { id, model, dimensions };
     await this.ensureVectorIndexes(space);
@@ -790,7 +796,7 @@ class PostgresStore implements MemoryStore {
     for (const code of ["m", "e"]) {
       const name = `vectors_hnsw_${space.id}_${code}`;
       if (this.indexedSpaces.has(name)) continue;
-      await this.pool.query(
+      await this.query(
         `CREATE INDEX IF NOT EXISTS ${name} ON ${this.s}.vectors USING hnsw ((embedding::vector(${space.dimensions})) vector_cosine_ops)
           WHERE space_id = ${space.id} AND kind = '${code}'`,
       );
@@ -810,7 +816,7 @@ class PostgresStore implements MemoryStore {
     const stale = scope === "all" ? "OR true" : scope === "stale" && space ? `OR v.space_id <> ${space.id}` : "";
     if (kind === "memory") {
       const rows = (
-        await this.pool.query(
+        await this.query(
           `SELECT m.id, m.revision, m.content FROM ${s}.memories m
             LEFT JOIN ${s}.vectors v ON v.kind = 'm' AND v.owner_id = m.id
             WHERE m.id > $1 AND (v.owner_id IS NULL ${stale}) ORDER BY m.id LIMIT $2`,
@@ -820,7 +826,7 @@ class PostgresStore implements MemoryStore {
       return rows.map((r) => ({ kind, id: r.id, revision: r.revision, text: r.content }));
     }
     const rows = (
-      await this.pool.query(
+      await this.query(
         `SELECT e.id, e.revision FROM ${s}.entities e
           LEFT JOIN ${s}.vectors v ON v.kind = 'e' AND v.owner_id = e.id
           WHERE e.id > $1 AND (v.owner_id IS NULL ${stale}) ORDER BY e.id LIMIT $2`,
@@ -828,10 +834,12 @@ class PostgresStore implements MemoryStore {
       )
     ).rows as Array<{ id: number; revision: number }>;
     const revisions = new Map(rows.map((r) => [r.id, r.revision]));
-    const entities = await this.entitiesWhere(
-      this.pool,
-      "id",
-      rows.map((r) => r.id),
+    const entities = await this.tx((c) =>
+      this.entitiesWhere(
+        c,
+        "id",
+        rows.map((r) => r.id),
+      ),
     );
     return entities.map((e) => ({ kind, id: e.id, revision: revisions.get(e.id) ?? 0, text: entityEmbeddingText(e) }));
   }
@@ -840,7 +848,7 @@ class PostgresStore implements MemoryStore {
     const out = new Map<string, Float32Array>();
     if (hashes.length === 0 || !this.supportsVectors) return out;
     const rows = (
-      await this.pool.query(
+      await this.query(
         `SELECT DISTINCT ON (content_hash) content_hash, embedding::text AS embedding FROM ${this.s}.vectors
           WHERE space_id = $1 AND content_hash = ANY($2::text[])`,
         [space.id, hashes],
@@ -890,7 +898,7 @@ class PostgresStore implements MemoryStore {
       // Exact distances over the filtered rows: an approximate index would drop matches the filter keeps.
       const { where, params } = this.filterSql(filter, 3);
       return (
-        await this.pool.query(
+        await this.query(
           `SELECT v.owner_id AS id, 1 - (v.embedding <=> $1::vector) AS similarity FROM ${s}.vectors v
             WHERE v.kind = 'm' AND v.space_id = $2 AND v.owner_id IN (SELECT m.id FROM ${s}.memories m WHERE ${where})
             ORDER BY v.embedding <=> $1::vector LIMIT $3`,
@@ -900,7 +908,7 @@ class PostgresStore implements MemoryStore {
     }
     if (space.dimensions > HNSW_MAX_DIMENSIONS) {
       return (
-        await this.pool.query(
+        await this.query(
           `SELECT owner_id AS id, 1 - (embedding <=> $1::vector) AS similarity FROM ${s}.vectors
             WHERE kind = '${code}' AND space_id = ${space.id} ORDER BY embedding <=> $1::vector LIMIT $2`,
           [vector, limit],
@@ -929,7 +937,7 @@ class PostgresStore implements MemoryStore {
   ): Promise<VectorHit[]> {
     if (ids.length === 0 || !this.supportsVectors) return [];
     return (
-      await this.pool.query(
+      await this.query(
         `SELECT owner_id AS id, 1 - (embedding <=> $1::vector) AS similarity FROM ${this.s}.vectors
           WHERE kind = $2 AND space_id = $3 AND owner_id = ANY($4::int[])`,
         [toPgVector(query), kindCode(kind), space.id, ids],
@@ -940,10 +948,10 @@ class PostgresStore implements MemoryStore {
   async vectorCounts(kind: VectorKind, space: EmbeddingSpace | undefined): Promise<VectorCounts> {
     const s = this.s;
     const table = kind === "memory" ? "memories" : "entities";
-    const total = (await this.pool.query(`SELECT count(*) AS n FROM ${s}.${table}`)).rows[0].n as number;
+    const total = (await this.query(`SELECT count(*) AS n FROM ${s}.${table}`)).rows[0].n as number;
     if (!this.supportsVectors) return { current: 0, stale: 0, missing: total };
     const row = (
-      await this.pool.query(
+      await this.query(
         `SELECT count(*) AS all_vectors, count(*) FILTER (WHERE space_id = $2) AS current FROM ${s}.vectors WHERE kind = $1`,
         [kindCode(kind), space?.id ?? -1],
       )
@@ -995,13 +1003,13 @@ class PostgresStore implements MemoryStore {
   }
 
   async getMeta(key: string): Promise<string | undefined> {
-    return (await this.pool.query(`SELECT value FROM ${this.s}.meta WHERE key = $1`, [key])).rows[0]?.value as
+    return (await this.query(`SELECT value FROM ${this.s}.meta WHERE key = $1`, [key])).rows[0]?.value as
       | string
       | undefined;
   }
 
   async setMeta(key: string, value: string): Promise<void> {
-    await this.pool.query(
+    await this.query(
       `INSERT INTO ${this.s}.meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
       [key, value],
     );
