@@ -328,6 +328,16 @@ describe("sandbox.resolve", () => {
     expect(homedir()).not.toBe(layout.allowed);
   });
 
+  it("finds a name written in another Unicode normalisation", async () => {
+    const nfd = "cafe\u0301.txt";
+    writeFileSync(join(layout.allowed, "sub", nfd), "decomposed");
+    const resolved = await resolve("sub/caf\u00e9.txt");
+    expect(resolved.real).toBe(join(layout.allowed, "sub", nfd));
+    expect(resolved.exists).toBe(true);
+    writeFileSync(join(layout.allowed, "sub", "caf\u00e9.txt"), "composed");
+    expect((await resolve("sub/caf\u00e9.txt")).real).toBe(join(layout.allowed, "sub", "caf\u00e9.txt"));
+  });
+
   it("takes relative paths from the first directory that has them", async () => {
     const second = join(layout.base, "second");
     mkdirSync(second);

@@ -371,6 +371,15 @@ describe("browsing and searching", () => {
     expect((capped.structuredContent as { truncated: boolean }).truncated).toBe(true);
   });
 
+  it("reports progress while searching", async () => {
+    const updates: string[] = [];
+    const result = await client.callTool({ name: "search_content", arguments: { path: ".", query: "helper" } }, undefined, {
+      onprogress: (p) => updates.push(p.message ?? ""),
+    });
+    expect(result.isError).toBeFalsy();
+    expect(updates.some((m) => /searched \d+ of \d+ files/.test(m))).toBe(true);
+  });
+
   it("stops a catastrophic regex instead of hanging the server", async () => {
     writeFileSync(join(layout.allowed, "evil.txt"), `${"a".repeat(4000)}!\n`);
     const slow = await failed("search_content", { path: ".", query: "^(a+)+$", regex: true });

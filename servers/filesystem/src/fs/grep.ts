@@ -25,7 +25,7 @@ export interface ContentSearchOptions {
   /** Deepest level of entries to consider (1 = only the directory's own files). */
   maxDepth?: number;
   signal?: AbortSignal;
-  progress?(searched: number, total: number): void;
+  progress?(done: number, total: number | undefined, message: string): void;
   regexDeadlineMs?: number;
 }
 
@@ -84,6 +84,7 @@ export async function searchContent(start: PinnedDir, options: ContentSearchOpti
   await walk(start, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.maxDepth !== undefined ? { maxDepth: options.maxDepth } : {}),
+    progress: (visited) => options.progress?.(0, undefined, `listing files: ${visited} entries so far`),
     ...(gitignore
       ? {
           enterDirectory(rel: string, dir: PinnedDir, names: readonly string[]) {
@@ -184,7 +185,8 @@ export async function searchContent(start: PinnedDir, options: ContentSearchOpti
         }
         if (result.truncated) break;
       }
-      options.progress?.(Math.min(i + READ_WINDOW, candidates.length), candidates.length);
+      const done = Math.min(i + READ_WINDOW, candidates.length);
+      options.progress?.(done, candidates.length, `searched ${done} of ${candidates.length} files`);
     }
     await flush();
   } finally {

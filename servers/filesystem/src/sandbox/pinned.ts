@@ -178,7 +178,8 @@ export async function openFileForReading(real: string, guard: Guard, argument: s
   const handle = await openChecked(real, O_READ, argument);
   try {
     const where = confirmDescriptor(handle.fd, real, guard, argument);
-    const info = await handle.stat();
+    // fstat on an open descriptor is answered from the inode in memory: no need for a thread-pool hop.
+    const info = fstatSync(handle.fd);
     if (info.isDirectory()) {
       throw new FsError("invalid_argument", `\`${argument}\` is a directory, not a file.`, {
         argument,

@@ -1,5 +1,5 @@
 import { lstatSync } from "node:fs";
-import { lstat, readlink, realpath, stat } from "node:fs/promises";
+import { lstat, readdir, readlink, realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { posix } from "node:path";
 import type { DenyList } from "./deny.js";
@@ -252,7 +252,12 @@ export class Sandbox {
       if (errnoOf(error) === "ENOENT") return undefined;
       throw error;
     });
-    if (info === undefined) return { real: candidate, exists: false, existing: parent.real, missing: [name] };
+    if (info === undefined) {
+      // The same name in another Unicode normalisation (macOS writes NFD, models send NFC)?
+      const equivalent = await unicodeEquivalent(parent.real, name, argument);
+      if (equivalent !== undefined) return this.realOf(posix.join(parent.real, equivalent), hops + 1, argument, raw);
+      return { real: candidate, exists: false, existing: parent.real, missing: [name] };
+    }
     if (!info.isSymbolicLink()) {
       // It appeared after realpath looked; resolve it afresh.
       const real = await realpath(candidate);
@@ -293,6 +298,28 @@ function mergeRoots(roots: readonly SandboxRoot[]): SandboxRoot[] {
 function missingIsFalse(error: unknown): false {
   if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") return false;
   throw error;
+}
+
+/**
+ * The one entry of `dir` whose name equals `name` after NFC normalisation, when `name` itself does
+ * not exist. Only non-ASCII names can differ this way, so ASCII names cost nothing.
+ */
+async function unicodeEquivalent(dir: string, name: string, argument: string): Promise<string | undefined> {
+  if (/^[\x00-\x7f]*$/.test(name)) return undefined;
+  const wanted = name.normalize("NFC");
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const matches = names.filter((entry) => entry !== name && entry.normalize("NFC") === wanted);
+  if (matches.length > 1) {
+    throw new FsError(
+      "invalid_argument",
+      `\`${argument}\`: ${JSON.stringify(name)} matches several entries that differ only in Unicode normalisation.`,
+      {
+        argument,
+        hint: "List the directory and pass the exact name of the entry you mean.",
+      },
+    );
+  }
+  return matches[0];
 }
 
 /** A synchronous lstat is one cheap syscall; it only decides which root a relative path is taken from. */

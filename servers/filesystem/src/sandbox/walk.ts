@@ -26,6 +26,8 @@ export interface WalkOptions {
   enterDirectory?(rel: string, dir: PinnedDir, names: readonly string[]): void;
   /** Called per entry: breadth-first, sorted by name within each directory. */
   visit(entry: WalkEntry): VisitResult;
+  /** Called each time the walk pauses to let other work run, with the entries seen so far. */
+  progress?(visited: number): void;
 }
 
 export interface WalkOutcome {
@@ -55,9 +57,11 @@ export function kindOf(entry: Dirent): EntryKind {
 export async function walk(start: PinnedDir, options: WalkOptions): Promise<WalkOutcome> {
   const queue: Array<{ rel: string; depth: number }> = [{ rel: "", depth: 0 }];
   let unreadable = 0;
+  let visited = 0;
   let sliceStart = performance.now();
   for (let head = 0; head < queue.length; head++) {
     if (performance.now() - sliceStart > SLICE_MS) {
+      options.progress?.(visited);
       await new Promise((resolve) => setImmediate(resolve));
       options.signal?.throwIfAborted();
       sliceStart = performance.now();
@@ -92,6 +96,7 @@ export async function walk(start: PinnedDir, options: WalkOptions): Promise<Walk
       throw error;
     }
     const childDepth = depth + 1;
+    visited += entries.length;
     for (const dirent of entries) {
       const kind = kindOf(dirent);
       const entryRel = rel === "" ? dirent.name : `${rel}/${dirent.name}`;

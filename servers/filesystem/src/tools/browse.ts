@@ -17,6 +17,7 @@ import {
   sessionSandbox,
   step,
   textRoom,
+  throttledProgress,
   withDirectory,
 } from "./context.js";
 
@@ -185,6 +186,7 @@ function directoryTreeTool(app: FilesystemApp): Tool {
       }
       const { sandbox, resolved } = await resolveArgument(app, ctx, args.path, { argument: "path" });
       const excluded = treeExcluder(args.excludePatterns);
+      const progress = throttledProgress(ctx);
       const root: TreeNode[] = [];
       const nodes = new Map<string, TreeNode>();
       const entered = new Set<string>();
@@ -193,6 +195,7 @@ function directoryTreeTool(app: FilesystemApp): Tool {
         const hidden = deniedFilter(sandbox.deny, resolved.root, resolved.rel);
         return walk(dir, {
           signal: ctx.signal,
+          progress: (visited) => progress(visited, undefined, `listed ${visited} entries`),
           ...(args.maxDepth !== undefined ? { maxDepth: args.maxDepth } : {}),
           enterDirectory(rel) {
             entered.add(rel);
@@ -361,6 +364,7 @@ function searchFilesTool(app: FilesystemApp): Tool {
       }
       const { sandbox, resolved } = await resolveArgument(app, ctx, args.path, { argument: "path" });
       const matches: string[] = [];
+      const progress = throttledProgress(ctx);
       const matcher = picomatch(args.pattern, { dot: true });
       const excluded = args.excludePatterns.length ? picomatch(args.excludePatterns, { dot: true }) : () => false;
       let truncated = false;
@@ -369,6 +373,7 @@ function searchFilesTool(app: FilesystemApp): Tool {
         const base = dir.real;
         await walk(dir, {
           signal: ctx.signal,
+          progress: (visited) => progress(visited, undefined, `searched ${visited} entries`),
           visit(entry) {
             if (hidden(entry) || excluded(entry.rel)) return "skip";
             if (matcher(entry.rel)) {

@@ -134,3 +134,17 @@ export async function withDirectory<T>(
 export const textRoom = (ctx: ToolContext): number => Math.max(1000, ctx.budget.maxChars - 400);
 
 export const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+
+/** Progress notifications at most every `intervalMs`, so a long walk does not flood the client. */
+export function throttledProgress(
+  ctx: ToolContext,
+  intervalMs = 250,
+): (done: number, total: number | undefined, message: string) => void {
+  let last = 0;
+  return (done, total, message) => {
+    const now = performance.now();
+    if (now - last < intervalMs) return;
+    last = now;
+    void ctx.progress(done, total, message);
+  };
+}

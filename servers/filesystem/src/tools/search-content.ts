@@ -8,7 +8,7 @@ import { openDirectory, readSmallFileSync, statResolved } from "../sandbox/pinne
 import { checkGlob, relativeTo } from "../sandbox/policy.js";
 import type { ResolvedPath, Sandbox } from "../sandbox/sandbox.js";
 import { deniedFilter } from "../sandbox/walk.js";
-import { type FilesystemApp, READ_ONLY, resolveArgument, step, withDirectory } from "./context.js";
+import { type FilesystemApp, READ_ONLY, resolveArgument, step, throttledProgress, withDirectory } from "./context.js";
 
 /**
  * The .gitignore files between the search directory and the top of its repository (or of the
@@ -155,7 +155,7 @@ export function searchContentTool(app: FilesystemApp): Tool {
           hidden: onlyName === undefined ? denied : (entry) => entry.name !== onlyName || denied(entry),
           ...(onlyName !== undefined ? { maxDepth: 1 } : {}),
           signal: ctx.signal,
-          progress: (searched, total) => void ctx.progress(searched, total, `searched ${searched} of ${total} files`),
+          progress: throttledProgress(ctx),
         }),
       );
       const base = start.real;
