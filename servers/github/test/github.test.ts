@@ -631,3 +631,37 @@ describe("files and writes", () => {
     expect(api.requests.map((r) => r.path)).toEqual(["/repos/octocat/old-name"]);
   });
 });
+
+describe("hostile arguments", () => {
+  it("refuses malformed names, paths, refs, numbers and dates, naming the argument, before any request", async () => {
+    const client = await connect({ toolsets: ["all"] });
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ["repo_read", { method: "get", owner: "../octocat", repo: "Hello-World" }, "owner"],
+      ["repo_read", { method: "get", owner: "octocat", repo: "a/b" }, "repo"],
+      ["repo_read", { method: "get", owner: "octocat", repo: ".." }, "repo"],
+      ["get_file_contents", { owner: "octocat", repo: "Hello-World", path: "src/../../etc/passwd" }, "path"],
+      ["get_file_contents", { owner: "octocat", repo: "Hello-World", path: "a\u0000b" }, "path"],
+      ["get_file_contents", { owner: "octocat", repo: "Hello-World", ref: "main; rm -rf" }, "ref"],
+      ["issue_read", { method: "get", owner: "octocat", repo: "Hello-World", issueNumber: -1 }, "issueNumber"],
+      ["issue_read", { method: "get", owner: "octocat", repo: "Hello-World", issueNumber: 1.5 }, "issueNumber"],
+      ["issue_read", { method: "list", owner: "octocat", repo: "Hello-World", since: "yesterday" }, "since"],
+      ["issue_read", { method: "get", owner: "octocat", repo: "Hello-World" }, "issueNumber"],
+      ["create_branch", { owner: "octocat", repo: "Hello-World", branch: "bad..name" }, "branch"],
+      ["create_branch", { owner: "octocat", repo: "Hello-World", branch: "x.lock" }, "branch"],
+      ["merge_pull_request", { owner: "octocat", repo: "Hello-World", pullNumber: 1, sha: "abc" }, "sha"],
+      ["search_code", { query: "x".repeat(300) }, "query"],
+      [
+        "pull_request_read",
+        { method: "diff", owner: "octocat", repo: "Hello-World", pullNumber: 1, maxChars: 10 },
+        "maxChars",
+      ],
+    ];
+    for (const [tool, args, argument] of cases) {
+      const result = await call(client, tool, args);
+      expect(result.isError, `${tool} ${JSON.stringify(args)}`).toBe(true);
+      expect(textOf(result)).toContain("invalid_argument");
+      expect(result._meta?.["io.portside/error"]).toMatchObject({ argument });
+    }
+    expect(api.requests).toHaveLength(0);
+  });
+});

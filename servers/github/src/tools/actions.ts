@@ -13,12 +13,14 @@ import {
   given,
   jsonText,
   listPage,
+  matching,
   numberArg,
   ownerArg,
   perPageArg,
   renderWithBody,
   repoArg,
   requireArg,
+  text,
 } from "./common.js";
 
 interface RunLike {
@@ -67,12 +69,10 @@ export function actionsRead(deps: GitHubDeps): Tool {
       method: z.enum(["list_runs", "get_run", "job_log"]),
       owner: ownerArg,
       repo: repoArg,
-      workflow: z
-        .string()
-        .regex(/^[A-Za-z0-9._-]{1,255}$/, "must be a workflow file name or id")
+      workflow: matching(/^[A-Za-z0-9._-]{1,255}$/, "must be a workflow file name or id")
         .optional()
         .describe("list_runs: e.g. ci.yml"),
-      branch: z.string().max(255).optional(),
+      branch: text(255).optional(),
       status: z
         .enum([
           "completed",
@@ -86,10 +86,7 @@ export function actionsRead(deps: GitHubDeps): Tool {
           "cancelled",
         ])
         .optional(),
-      event: z
-        .string()
-        .regex(/^[a-z_]{1,64}$/)
-        .optional(),
+      event: matching(/^[a-z_]{1,64}$/, "must be an event name such as push").optional(),
       runId: numberArg("get_run: run id").optional(),
       jobId: numberArg("job_log: job id (from get_run)").optional(),
       tailLines: z.number().int().min(1).max(5000).optional().describe("job_log: lines from the end (default 200)"),

@@ -7,6 +7,7 @@ import {
   clean,
   compact,
   cursorArg,
+  dateTimeArg,
   type GitHubDeps,
   github,
   given,
@@ -17,6 +18,7 @@ import {
   renderWithBody,
   repoArg,
   requireArg,
+  text,
 } from "./common.js";
 import { diffArgs, diffPage } from "./diff-page.js";
 import { pathArg, refArg } from "./file-contents.js";
@@ -46,9 +48,9 @@ export function commitRead(deps: GitHubDeps): Tool {
       repo: repoArg,
       ref: refArg.describe("list: branch/tag/SHA to start from; get: the commit SHA, branch or tag"),
       path: pathArg.optional().describe("list: only commits touching this path; get: show only this file's diff"),
-      author: z.string().max(256).optional().describe("list: login or email"),
-      since: z.iso.datetime({ offset: true }).optional().describe("list: ISO 8601"),
-      until: z.iso.datetime({ offset: true }).optional(),
+      author: text(256).optional().describe("list: login or email"),
+      since: dateTimeArg.optional().describe("list: ISO 8601"),
+      until: dateTimeArg.optional(),
       perPage: perPageArg,
       cursor: cursorArg,
       file: diffArgs.file,

@@ -13,14 +13,49 @@ export interface GitHubDeps {
   readOnly: boolean;
 }
 
-export const ownerArg = z
+/*
+ * Argument checks are refinements, not JSON Schema keywords: a regex, a length limit or a safe-integer
+ * bound in the schema is paid for in tokens by every request that carries the tool list, and the
+ * server checks every argument anyway, naming it when it refuses.
+ */
+
+/** A string of `min`..`max` characters. */
+export const text = (max: number, min = 0) =>
+  z
+    .string()
+    .refine(
+      (s) => s.length >= min && s.length <= max,
+      min > 0 ? `must be ${min} to ${max} characters long` : `must be at most ${max} characters long`,
+    );
+/** A string matching `pattern`. */
+export const matching = (pattern: RegExp, message: string) => z.string().refine((s) => pattern.test(s), message);
+/** A whole number from `min` (to `max`). */
+export const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .number()
+    .refine(
+      (n) => Number.isSafeInteger(n) && n >= min && n <= max,
+      max === Number.MAX_SAFE_INTEGER
+        ? `must be a whole number of at least ${min}`
+        : `must be a whole number from ${min} to ${max}`,
+    );
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
+export const dateTimeArg = z
   .string()
-  .regex(OWNER_PATTERN, "must be a GitHub user or organization name")
-  .describe("Repository owner (user or org)");
-export const repoArg = z.string().regex(REPO_PATTERN, "must be a GitHub repository name").describe("Repository name");
-export const numberArg = (what: string) => z.number().int().positive().max(2_147_483_647).describe(what);
+  .refine(
+    (s) => ISO_DATE_TIME.test(s) && !Number.isNaN(Date.parse(s)),
+    "must be an ISO 8601 date-time such as 2024-05-01T00:00:00Z",
+  );
+export const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+export const FULL_SHA = /^[0-9a-f]{40}$/i;
+
+export const ownerArg = matching(OWNER_PATTERN, "must be a GitHub user or organization name").describe(
+  "Repository owner (user or org)",
+);
+export const repoArg = matching(REPO_PATTERN, "must be a GitHub repository name").describe("Repository name");
+export const numberArg = (what: string) => int(1).describe(what);
 export const perPageArg = z.number().int().min(1).max(100).optional().describe("Items per page (GitHub's default 30)");
-export const cursorArg = z.string().max(2000).optional().describe("nextCursor from the previous page");
+export const cursorArg = text(2000).optional().describe("nextCursor from the previous page");
 
 /** Refuses any repository outside the allowlist, before a single request is sent. */
 export function assertAllowed(deps: GitHubDeps, owner: string, repo: string, action: "read" | "write" = "read"): void {

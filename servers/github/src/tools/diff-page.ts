@@ -1,14 +1,13 @@
 import { type ResponseBudget, ToolError } from "@portside/shared";
-import { z } from "zod";
 import { DiffPageError, type FileDiff, pageDiff } from "../github/diff.js";
 import { cleanText } from "../github/text.js";
-import { compact } from "./common.js";
+import { compact, int, text } from "./common.js";
 
 export const diffArgs = {
-  file: z.number().int().min(0).optional().describe("diff: file index to start at (from `next`)"),
-  offset: z.number().int().min(0).optional().describe("diff: character offset in that file (from `next`)"),
-  path: z.string().max(4096).optional().describe("diff: show only this file"),
-  maxChars: z.number().int().min(1000).optional().describe("diff: smaller page size"),
+  file: int(0).optional().describe("diff: file index to start at (from `next`)"),
+  offset: int(0).optional().describe("diff: character offset in that file (from `next`)"),
+  path: text(4096).optional().describe("diff: show only this file"),
+  maxChars: int(1000).optional().describe("diff: smaller page size"),
 };
 
 export interface DiffArgs {

@@ -7,23 +7,20 @@ import {
   type GitHubDeps,
   github,
   given,
+  int,
   jsonText,
+  matching,
   ownerArg,
   renderWithBody,
   repoArg,
+  text,
 } from "./common.js";
 
-export const pathArg = z
-  .string()
-  .max(4096)
+export const pathArg = text(4096)
   .refine((p) => !p.split("/").some((s) => s === ".." || s === "."), "must not contain . or .. segments")
   .refine((p) => !/[\u0000-\u001f\\]/.test(p), "must not contain control characters or backslashes")
   .describe("Path in the repository");
-export const refArg = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[^\s~^:?*[\\\u0000-\u001f]+$/, "must be a branch, tag or commit SHA")
+export const refArg = matching(/^[^\s~^:?*[\\\u0000-\u001f]{1,255}$/, "must be a branch, tag or commit SHA")
   .optional()
   .describe("Branch, tag or commit SHA (default branch if omitted)");
 
@@ -51,7 +48,7 @@ export function getFileContents(deps: GitHubDeps): Tool {
       repo: repoArg,
       path: pathArg.default(""),
       ref: refArg,
-      fromLine: z.number().int().min(1).optional().describe("First line to show (1-based); for long files"),
+      fromLine: int(1).optional().describe("First line to show (1-based); for long files"),
     }),
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async handler(args, ctx) {

@@ -6,22 +6,27 @@ import {
   assertAllowed,
   compact,
   cursorArg,
+  dateTimeArg,
+  GITHUB_LOGIN,
   type GitHubDeps,
   github,
   given,
+  int,
   jsonText,
   listPage,
+  matching,
   numberArg,
   ownerArg,
   perPageArg,
   repoArg,
   requireArg,
+  text,
 } from "./common.js";
 
-const loginArg = z.string().regex(/^[A-Za-z0-9-]{1,39}$/, "must be a GitHub login");
-const labelArg = z.string().min(1).max(100);
+const loginArg = matching(GITHUB_LOGIN, "must be a GitHub login");
+const labelArg = text(100, 1);
 /** GitHub's own limit for issue, PR and comment bodies. */
-export const bodyArg = z.string().max(65_536);
+export const bodyArg = text(65_536);
 
 export function issueRead(deps: GitHubDeps): Tool {
   return defineTool({
@@ -37,12 +42,12 @@ export function issueRead(deps: GitHubDeps): Tool {
       issueNumber: numberArg("get/comments: issue number").optional(),
       state: z.enum(["open", "closed", "all"]).optional().describe("list (default open)"),
       labels: z.array(labelArg).max(20).optional().describe("list: all of these labels"),
-      assignee: z.string().max(39).optional().describe("list: login, `none` or `*`"),
+      assignee: text(39).optional().describe("list: login, `none` or `*`"),
       creator: loginArg.optional(),
-      since: z.iso.datetime({ offset: true }).optional().describe("list: updated at or after (ISO 8601)"),
+      since: dateTimeArg.optional().describe("list: updated at or after (ISO 8601)"),
       sort: z.enum(["created", "updated", "comments"]).optional(),
       direction: z.enum(["asc", "desc"]).optional(),
-      bodyOffset: z.number().int().min(0).optional().describe("get: continue a long body from here"),
+      bodyOffset: int(0).optional().describe("get: continue a long body from here"),
       perPage: perPageArg,
       cursor: cursorArg,
     }),
@@ -166,13 +171,13 @@ export function issueWrite(deps: GitHubDeps): Tool {
       owner: ownerArg,
       repo: repoArg,
       issueNumber: numberArg("Issue (or PR) number; all methods but create").optional(),
-      title: z.string().min(1).max(256).optional(),
+      title: text(256, 1).optional(),
       body: bodyArg.optional().describe("Markdown"),
       state: z.enum(["open", "closed"]).optional(),
       stateReason: z.enum(["completed", "not_planned", "reopened"]).optional(),
       labels: z.array(labelArg).max(100).optional(),
       assignees: z.array(loginArg).max(10).optional(),
-      milestone: z.number().int().positive().nullable().optional().describe("Milestone number, null to clear"),
+      milestone: int(1).nullable().optional().describe("Milestone number, null to clear"),
       label: labelArg.optional().describe("remove_label: the label"),
     }),
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },

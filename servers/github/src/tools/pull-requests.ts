@@ -9,18 +9,23 @@ import {
   clean,
   compact,
   cursorArg,
+  FULL_SHA,
   fail,
+  GITHUB_LOGIN,
   type GitHubDeps,
   github,
   given,
+  int,
   jsonText,
   listPage,
+  matching,
   numberArg,
   ownerArg,
   perPageArg,
   renderWithBody,
   repoArg,
   requireArg,
+  text,
 } from "./common.js";
 import { diffArgs, diffPage } from "./diff-page.js";
 import { bodyArg } from "./issues.js";
@@ -53,11 +58,11 @@ export function pullRequestRead(deps: GitHubDeps): Tool {
       repo: repoArg,
       pullNumber: numberArg("Pull request number (all methods but list)").optional(),
       state: z.enum(["open", "closed", "all"]).optional().describe("list (default open)"),
-      head: z.string().max(300).optional().describe("list: `user:branch`"),
-      base: z.string().max(255).optional().describe("list: base branch"),
+      head: text(300).optional().describe("list: `user:branch`"),
+      base: text(255).optional().describe("list: base branch"),
       sort: z.enum(["created", "updated", "popularity", "long-running"]).optional(),
       direction: z.enum(["asc", "desc"]).optional(),
-      bodyOffset: z.number().int().min(0).optional().describe("get: continue a long description from here"),
+      bodyOffset: int(0).optional().describe("get: continue a long description from here"),
       ...diffArgs,
       perPage: perPageArg,
       cursor: cursorArg,
@@ -303,10 +308,10 @@ async function pullDiff(
 }
 
 const reviewCommentArg = z.object({
-  path: z.string().min(1).max(4096),
-  line: z.number().int().positive().describe("Line in the file (new side unless side is LEFT)"),
+  path: text(4096, 1),
+  line: int(1).describe("Line in the file (new side unless side is LEFT)"),
   side: z.enum(["LEFT", "RIGHT"]).optional(),
-  startLine: z.number().int().positive().optional().describe("First line of a multi-line comment"),
+  startLine: int(1).optional().describe("First line of a multi-line comment"),
   body: bodyArg.min(1),
 });
 
@@ -322,28 +327,21 @@ export function pullRequestWrite(deps: GitHubDeps): Tool {
       owner: ownerArg,
       repo: repoArg,
       pullNumber: numberArg("update/review: pull request number").optional(),
-      title: z.string().min(1).max(256).optional(),
+      title: text(256, 1).optional(),
       body: bodyArg.optional().describe("Markdown"),
-      head: z
-        .string()
-        .min(1)
-        .max(300)
-        .optional()
-        .describe("create: branch with the changes (`user:branch` for a fork)"),
+      head: text(300, 1).optional().describe("create: branch with the changes (`user:branch` for a fork)"),
       base: branchArg.optional().describe("create/update: branch to merge into"),
       draft: z.boolean().optional(),
       maintainerCanModify: z.boolean().optional(),
       state: z.enum(["open", "closed"]).optional(),
       reviewers: z
-        .array(z.string().regex(/^[A-Za-z0-9-]{1,39}$/))
+        .array(matching(GITHUB_LOGIN, "must be a GitHub login"))
         .max(15)
         .optional()
         .describe("update: logins to request"),
       event: z.enum(["APPROVE", "REQUEST_CHANGES", "COMMENT"]).optional().describe("review"),
       comments: z.array(reviewCommentArg).max(50).optional().describe("review: inline comments"),
-      commitId: z
-        .string()
-        .regex(/^[0-9a-f]{40}$/i)
+      commitId: matching(FULL_SHA, "must be a 40-character commit SHA")
         .optional()
         .describe("review: the head SHA you reviewed"),
     }),
@@ -461,13 +459,9 @@ export function mergePullRequest(deps: GitHubDeps): Tool {
       repo: repoArg,
       pullNumber: numberArg("Pull request number"),
       mergeMethod: z.enum(["merge", "squash", "rebase"]).optional(),
-      commitTitle: z.string().max(256).optional(),
-      commitMessage: z.string().max(65_536).optional(),
-      sha: z
-        .string()
-        .regex(/^[0-9a-f]{40}$/i)
-        .optional()
-        .describe("Expected head SHA"),
+      commitTitle: text(256).optional(),
+      commitMessage: text(65_536).optional(),
+      sha: matching(FULL_SHA, "must be a 40-character commit SHA").optional().describe("Expected head SHA"),
     }),
     output: z.object({ merged: z.boolean(), sha: z.string().optional(), message: z.string() }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },

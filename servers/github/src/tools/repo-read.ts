@@ -15,6 +15,7 @@ import {
   perPageArg,
   repoArg,
   requireArg,
+  text,
 } from "./common.js";
 
 const METHODS = ["get", "branches", "tags", "releases", "release", "labels"] as const;
@@ -30,7 +31,7 @@ export function repoRead(deps: GitHubDeps): Tool {
       method: z.enum(METHODS),
       owner: ownerArg,
       repo: repoArg,
-      tag: z.string().min(1).max(255).optional().describe("release: tag name or `latest`"),
+      tag: text(255, 1).optional().describe("release: tag name or `latest`"),
       perPage: perPageArg,
       cursor: cursorArg,
     }),

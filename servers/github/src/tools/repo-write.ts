@@ -2,14 +2,22 @@ import { defineTool, type Tool, ToolError } from "@portside/shared";
 import { z } from "zod";
 import { REPO_PATTERN } from "../github/allowlist.js";
 import { httpStatus } from "../github/errors.js";
-import { assertAllowed, fail, type GitHubDeps, github, given, ownerArg, repoArg } from "./common.js";
+import {
+  assertAllowed,
+  FULL_SHA,
+  fail,
+  type GitHubDeps,
+  github,
+  given,
+  matching,
+  ownerArg,
+  repoArg,
+  text,
+} from "./common.js";
 import { pathArg } from "./file-contents.js";
 
 /** Git's own rules for branch names (git check-ref-format), the parts that matter here. */
-export const branchArg = z
-  .string()
-  .min(1)
-  .max(255)
+export const branchArg = text(255, 1)
   .refine(
     (b) =>
       !/[\u0000-\u0020~^:?*[\\\u007f]/.test(b) &&
@@ -26,12 +34,11 @@ export const branchArg = z
   )
   .describe("Branch name");
 
-const messageArg = z.string().min(1).max(65_536).describe("Commit message");
+const messageArg = text(65_536, 1).describe("Commit message");
 /** Text files only; GitHub's contents API accepts up to 100 MB, but a model has no business writing that. */
 const MAX_FILE_CHARS = 1_000_000;
 const MAX_PUSH_CHARS = 5_000_000;
 const MAX_PUSH_FILES = 100;
-const FULL_SHA = /^[0-9a-f]{40}$/i;
 
 const writeAnnotations = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true };
 
@@ -44,7 +51,7 @@ export function createBranch(deps: GitHubDeps): Tool {
       owner: ownerArg,
       repo: repoArg,
       branch: branchArg,
-      from: z.string().min(1).max(255).optional().describe("Source branch, tag or full commit SHA"),
+      from: text(255, 1).optional().describe("Source branch, tag or full commit SHA"),
     }),
     output: z.object({ branch: z.string(), sha: z.string(), from: z.string() }),
     annotations: writeAnnotations,
@@ -108,12 +115,10 @@ export function createOrUpdateFile(deps: GitHubDeps): Tool {
       owner: ownerArg,
       repo: repoArg,
       path: pathArg.refine((p) => p.replace(/^\/+/, "") !== "", "must name a file"),
-      content: z.string().max(MAX_FILE_CHARS).describe("The whole new file content (UTF-8 text)"),
+      content: text(MAX_FILE_CHARS).describe("The whole new file content (UTF-8 text)"),
       message: messageArg,
       branch: branchArg.optional().describe("Branch (default branch if omitted)"),
-      sha: z
-        .string()
-        .regex(/^[0-9a-f]{40}$/i, "must be a 40-character blob SHA")
+      sha: matching(FULL_SHA, "must be a 40-character blob SHA")
         .optional()
         .describe("Blob SHA of the file being replaced"),
     }),
@@ -184,7 +189,7 @@ export function pushFiles(deps: GitHubDeps): Tool {
       branch: branchArg.optional().describe("Branch to commit to (default branch if omitted)"),
       message: messageArg,
       files: z
-        .array(z.object({ path: pathArg, content: z.string().max(MAX_FILE_CHARS) }))
+        .array(z.object({ path: pathArg, content: text(MAX_FILE_CHARS) }))
         .max(MAX_PUSH_FILES)
         .default([])
         .describe("Files to create or replace"),
@@ -341,7 +346,9 @@ export function forkRepository(deps: GitHubDeps): Tool {
       owner: ownerArg,
       repo: repoArg,
       organization: ownerArg.optional().describe("Organization to fork into (default: your account)"),
-      name: z.string().regex(REPO_PATTERN).optional().describe("Name of the fork (default: same name)"),
+      name: matching(REPO_PATTERN, "must be a GitHub repository name")
+        .optional()
+        .describe("Name of the fork (default: same name)"),
       defaultBranchOnly: z.boolean().optional(),
     }),
     output: z.object({ fullName: z.string(), url: z.string().optional(), defaultBranch: z.string().optional() }),
@@ -380,9 +387,9 @@ export function createRepository(deps: GitHubDeps): Tool {
     title: "Create a repository",
     description: "Create a repository in your account or an organization. Its name must be allowed by the allowlist.",
     input: z.object({
-      name: z.string().regex(REPO_PATTERN, "must be a valid repository name"),
+      name: matching(REPO_PATTERN, "must be a GitHub repository name"),
       organization: ownerArg.optional().describe("Organization to create it in (default: your account)"),
-      description: z.string().max(350).optional(),
+      description: text(350).optional(),
       private: z.boolean().optional(),
       autoInit: z.boolean().optional().describe("Create an initial commit with a README"),
     }),

@@ -6,7 +6,11 @@ import { type IssueLike, issueSummary, type RepoLike, repoSummary } from "../git
 import { cleanText } from "../github/text.js";
 import { compact, cursorArg, type GitHubDeps, given, jsonText, listPage, perPageArg } from "./common.js";
 
-const queryArg = z.string().trim().min(1).max(256).describe("GitHub search syntax");
+const queryArg = z
+  .string()
+  .trim()
+  .refine((q) => q.length >= 1 && q.length <= 256, "must be 1 to 256 characters (GitHub's limit)")
+  .describe("GitHub search syntax");
 const orderArg = z.enum(["asc", "desc"]).optional();
 
 /** Applies the allowlist to a query, or refuses it with the qualifier that broke the rule. */
