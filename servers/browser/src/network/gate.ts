@@ -22,6 +22,10 @@ export class NetworkGate {
     this.reservedPorts.add(port);
   }
 
+  release(port: number): void {
+    this.reservedPorts.delete(port);
+  }
+
   async checkUrl(url: string, use: RequestUse): Promise<UrlAdmission> {
     const verdict = this.policy.checkUrl(url, use);
     if (!verdict.allowed) return verdict;

@@ -20,6 +20,9 @@ export interface PolicyProxyOptions {
   onEvent?(event: ProxyEvent): void;
 }
 
+/** Marks answers the proxy wrote itself (refusals, unreachable hosts), so tools can tell them from the site's. */
+export const PROXY_HEADER = "x-portside-proxy";
+
 /** Headers that belong to one hop and are not forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set([
   "connection",
@@ -136,7 +139,9 @@ export class PolicyProxy {
     const admission = await this.options.gate.admit(url.hostname, port);
     if (!admission.allowed) {
       this.report({ target: url.href, outcome: "blocked", rule: admission.rule, message: admission.message });
-      res.writeHead(403, { "content-type": "text/plain; charset=utf-8" }).end(admission.message);
+      res
+        .writeHead(403, { "content-type": "text/plain; charset=utf-8", [PROXY_HEADER]: "blocked" })
+        .end(admission.message);
       return;
     }
     const upstream = chooseUpstream(this.options.plan, url.hostname, port, admission.address, false);
@@ -146,7 +151,7 @@ export class PolicyProxy {
     } catch (error) {
       const message = (error as Error).message;
       this.report({ target: url.href, outcome: "failed", message });
-      res.writeHead(502, { "content-type": "text/plain; charset=utf-8" }).end(message);
+      res.writeHead(502, { "content-type": "text/plain; charset=utf-8", [PROXY_HEADER]: "unreachable" }).end(message);
       return;
     }
     this.track(remote);
@@ -166,8 +171,11 @@ export class PolicyProxy {
       response.on("error", () => res.destroy());
     });
     outgoing.on("error", (error) => {
-      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" }).end(error.message);
-      else res.destroy();
+      if (!res.headersSent) {
+        res.writeHead(502, { "content-type": "text/plain", [PROXY_HEADER]: "unreachable" }).end(error.message);
+      } else {
+        res.destroy();
+      }
     });
     res.on("close", () => {
       if (!res.writableFinished) outgoing.destroy();

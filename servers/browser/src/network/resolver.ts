@@ -72,10 +72,7 @@ function createLookup(options: ResolverOptions): Lookup {
   resolver.setServers([...options.servers]);
   return async (host) => {
     const [v4, v6] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
-    const addresses = [
-      ...(v4.status === "fulfilled" ? v4.value : []),
-      ...(v6.status === "fulfilled" ? v6.value : []),
-    ];
+    const addresses = [...(v4.status === "fulfilled" ? v4.value : []), ...(v6.status === "fulfilled" ? v6.value : [])];
     if (addresses.length > 0) return addresses;
     const failure = v4.status === "rejected" ? v4.reason : v6.status === "rejected" ? v6.reason : undefined;
     throw asResolveError(host, failure ?? new Error("no addresses"));

@@ -81,7 +81,9 @@ export function planProxies(
   const http = read("HTTP_PROXY") ?? all;
   const bypassText = explicit.bypass?.length ? explicit.bypass : read("NO_PROXY") ? [read("NO_PROXY") as string] : [];
   return {
-    ...(https ? { secure: parseProxyUrl(https, env.HTTPS_PROXY || env.https_proxy ? "HTTPS_PROXY" : "ALL_PROXY") } : {}),
+    ...(https
+      ? { secure: parseProxyUrl(https, env.HTTPS_PROXY || env.https_proxy ? "HTTPS_PROXY" : "ALL_PROXY") }
+      : {}),
     ...(http ? { plain: parseProxyUrl(http, env.HTTP_PROXY || env.http_proxy ? "HTTP_PROXY" : "ALL_PROXY") } : {}),
     bypass: parseBypass(bypassText),
   };
@@ -236,7 +238,10 @@ function readUntil(
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => finish(new TunnelError("the upstream proxy did not answer in time")), options.timeoutMs);
+    const timer = setTimeout(
+      () => finish(new TunnelError("the upstream proxy did not answer in time")),
+      options.timeoutMs,
+    );
     const finish = (error?: Error, value?: Buffer) => {
       clearTimeout(timer);
       socket.off("data", onData);

@@ -152,9 +152,7 @@ export class NetworkPolicy {
     const ip = parseIp(host);
     if (ip) {
       const verdict = this.judgeAddress(where, ip, port, exempt);
-      return verdict.allowed
-        ? { allowed: true, network: true, host, port, fixedAddresses: [host], exempt }
-        : verdict;
+      return verdict.allowed ? { allowed: true, network: true, host, port, fixedAddresses: [host], exempt } : verdict;
     }
     if (!exempt && METADATA_NAMES.has(host)) {
       return refuse("metadata-address", `${where} is a cloud metadata service name; it is always refused.`);
@@ -175,7 +173,10 @@ export class NetworkPolicy {
    * Judges every address a host resolved to; one bad address refuses the host, so an answer mixing
    * public and private addresses cannot be used to reach the private one.
    */
-  checkAddresses(target: Pick<NetworkTarget, "host" | "port" | "exempt">, addresses: readonly string[]): AddressVerdict {
+  checkAddresses(
+    target: Pick<NetworkTarget, "host" | "port" | "exempt">,
+    addresses: readonly string[],
+  ): AddressVerdict {
     const where = `${displayHost(target.host)}:${target.port}`;
     if (addresses.length === 0) return refuse("unresolvable", `${where} did not resolve to any address.`);
     for (const text of addresses) {
@@ -195,7 +196,10 @@ export class NetworkPolicy {
     const cls = classifyAddress(ip);
     if (cls.kind === "public") return { allowed: true };
     if (cls.kind === "metadata") {
-      return refuse("metadata-address", `${where} is ${describeClass(cls)}; cloud metadata endpoints are always refused.`);
+      return refuse(
+        "metadata-address",
+        `${where} is ${describeClass(cls)}; cloud metadata endpoints are always refused.`,
+      );
     }
     if (PRIVATE_NETWORK_KINDS.has(cls.kind)) {
       if (this.allowPrivateNetwork) return { allowed: true };
