@@ -373,9 +373,13 @@ describe("browsing and searching", () => {
 
   it("reports progress while searching", async () => {
     const updates: string[] = [];
-    const result = await client.callTool({ name: "search_content", arguments: { path: ".", query: "helper" } }, undefined, {
-      onprogress: (p) => updates.push(p.message ?? ""),
-    });
+    const result = await client.callTool(
+      { name: "search_content", arguments: { path: ".", query: "helper" } },
+      undefined,
+      {
+        onprogress: (p) => updates.push(p.message ?? ""),
+      },
+    );
     expect(result.isError).toBeFalsy();
     expect(updates.some((m) => /searched \d+ of \d+ files/.test(m))).toBe(true);
   });

@@ -1,5 +1,5 @@
 import picomatch from "picomatch";
-import { relativeGlobs } from "./glob.js";
+import { CASE_INSENSITIVE, relativeGlobs } from "./glob.js";
 import { relativeTo } from "./policy.js";
 
 type Matcher = (path: string) => boolean;
@@ -20,7 +20,7 @@ export class DenyList {
     const rel = patterns.filter((p) => !p.startsWith("/"));
     const abs = patterns.filter((p) => p.startsWith("/"));
     this.relative = relativeGlobs(rel);
-    this.absolute = abs.length ? picomatch(abs, { dot: true }) : undefined;
+    this.absolute = abs.length ? picomatch(abs, { dot: true, nocase: CASE_INSENSITIVE }) : undefined;
   }
 
   get empty(): boolean {

@@ -1,5 +1,8 @@
 import picomatch from "picomatch";
 
+/** On macOS and Windows, `.ENV` opens `.env`: globs that guard access must match either way. */
+export const CASE_INSENSITIVE = process.platform === "darwin" || process.platform === "win32";
+
 /**
  * A matcher for relative paths in the style of .gitignore: a pattern without '/' matches an
  * entry's name at any depth (`*.pem`, `.env`), any other pattern matches the whole relative path
@@ -8,8 +11,8 @@ import picomatch from "picomatch";
 export function relativeGlobs(patterns: readonly string[]): ((rel: string) => boolean) | undefined {
   const names = patterns.filter((p) => !p.includes("/"));
   const paths = patterns.filter((p) => p.includes("/"));
-  const byName = names.length ? picomatch(names, { dot: true }) : undefined;
-  const byPath = paths.length ? picomatch(paths, { dot: true }) : undefined;
+  const byName = names.length ? picomatch(names, { dot: true, nocase: CASE_INSENSITIVE }) : undefined;
+  const byPath = paths.length ? picomatch(paths, { dot: true, nocase: CASE_INSENSITIVE }) : undefined;
   if (!byName && !byPath) return undefined;
   return (rel) => {
     if (byPath?.(rel)) return true;

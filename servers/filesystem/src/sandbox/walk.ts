@@ -37,6 +37,9 @@ export interface WalkOutcome {
   unreadable: number;
 }
 
+/** Why a directory below the start may fail to open: it is skipped and counted, not fatal. */
+const UNREADABLE = new Set(["ENOENT", "EACCES", "EPERM", "ELOOP", "ENOTDIR", "ENAMETOOLONG"]);
+
 /** How long the walk may hold the event loop before it lets other requests run. */
 const SLICE_MS = 8;
 
@@ -89,7 +92,7 @@ export async function walk(start: PinnedDir, options: WalkOptions): Promise<Walk
     } catch (error) {
       if (rel === "") throw error;
       const code = errnoOf(error);
-      if (code === "ENOENT" || code === "EACCES" || code === "EPERM" || code === "ELOOP" || code === "ENOTDIR") {
+      if (UNREADABLE.has(code ?? "")) {
         unreadable++;
         continue;
       }

@@ -188,7 +188,8 @@ function readMultipleFilesTool(app: FilesystemApp): Tool {
     }),
     annotations: READ_ONLY,
     async handler(args, ctx) {
-      const share = Math.max(1000, Math.floor(textRoom(ctx) / args.paths.length) - 200);
+      // An equal share each, less room for the path and a continuation note.
+      const share = Math.max(200, Math.floor(textRoom(ctx) / args.paths.length) - 250);
       const sections = await Promise.all(
         args.paths.map(async (path) => {
           try {

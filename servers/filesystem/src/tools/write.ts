@@ -153,13 +153,13 @@ function editFileTool(app: FilesystemApp): Tool {
     annotations: { ...WRITE, idempotentHint: false },
     async handler(args, ctx) {
       const { sandbox, resolved } = await resolveArgument(app, ctx, args.path, { argument: "path" });
-      const { bytes, mtimeMs, size } = await withFile(sandbox, resolved, "path", async (file) => {
+      const { bytes, mtimeMs, size, ino } = await withFile(sandbox, resolved, "path", async (file) => {
         const data = await readAllBytes({ handle: file.handle, size: file.info.size }, app.config.maxReadBytes, {
           argument: "path",
           shown: args.path,
         });
         if (looksBinary(data.subarray(0, 8192))) throw binaryFileError("path", args.path, data.length);
-        return { bytes: data, mtimeMs: file.info.mtimeMs, size: file.info.size };
+        return { bytes: data, mtimeMs: file.info.mtimeMs, size: file.info.size, ino: file.info.ino };
       });
       const before = sha256(bytes);
       if (args.expectedHash !== undefined && !matchesHash(before, args.expectedHash)) {
@@ -177,7 +177,7 @@ function editFileTool(app: FilesystemApp): Tool {
       if (!args.dryRun && changed) {
         const output = Buffer.from(usesCrlf(original) ? content.replace(/\n/g, "\r\n") : content, "utf8");
         after = sha256(output);
-        await writeInPlace(sandbox, resolved, output, { mtimeMs, size }, args.path);
+        await writeInPlace(sandbox, resolved, output, { mtimeMs, size, ino }, args.path);
       } else if (changed) {
         after = sha256(Buffer.from(usesCrlf(original) ? content.replace(/\n/g, "\r\n") : content, "utf8"));
       }
@@ -207,7 +207,7 @@ async function writeInPlace(
   sandbox: Sandbox,
   resolved: ResolvedPath,
   output: Buffer,
-  seen: { mtimeMs: number; size: number },
+  seen: { mtimeMs: number; size: number; ino: number },
   shown: string,
 ): Promise<void> {
   const name = posix.basename(resolved.real);
@@ -227,7 +227,7 @@ async function writeInPlace(
           mode: current.mode & 0o777,
           async beforePlace() {
             const now = await lstat(dir.at(name));
-            if (now.mtimeMs !== seen.mtimeMs || now.size !== seen.size || now.ino !== current.ino) {
+            if (now.mtimeMs !== seen.mtimeMs || now.size !== seen.size || now.ino !== seen.ino) {
               throw new FsError("conflict", "The file changed while the edit was being made; nothing was written.", {
                 argument: "path",
                 hint: "Read the file again and redo the edit.",
