@@ -6,7 +6,17 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { type CallToolResult, ListRootsRequestSchema, type Root } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DESTINATION_ESCAPES, FILE_ESCAPES, type Layout, makeLayout, snapshot } from "../fixtures/filesystem/layout.js";
-import { type HttpServerProcess, type StdioServer, startHttp, startStdio, structured, textOf } from "../src/harness.js";
+import {
+  GENERIC_CONFORMANCE_SCENARIOS,
+  type HttpServerProcess,
+  REPO_ROOT,
+  runConformance,
+  type StdioServer,
+  startHttp,
+  startStdio,
+  structured,
+  textOf,
+} from "../src/harness.js";
 
 type Call = (name: string, args: Record<string, unknown>) => Promise<CallToolResult>;
 
@@ -139,6 +149,15 @@ describe("filesystem over HTTP", () => {
     () => layout,
     () => (name, args) => client.callTool({ name, arguments: args }) as Promise<CallToolResult>,
   );
+
+  it("passes the MCP conformance scenarios that apply to a real server", async () => {
+    const outFile = join(REPO_ROOT, "test", ".conformance", "filesystem.txt");
+    const outcomes = await runConformance(http.url, GENERIC_CONFORMANCE_SCENARIOS, outFile);
+    for (const outcome of outcomes) {
+      expect({ scenario: outcome.scenario, failed: outcome.failed }).toEqual({ scenario: outcome.scenario, failed: 0 });
+      expect(outcome.total, outcome.output).toBeGreaterThan(0);
+    }
+  }, 300_000);
 
   it("serves read-only mode without any write tool", async () => {
     const readOnly = await startHttp("filesystem", [layout.allowed, "--read-only"]);

@@ -77,7 +77,8 @@ function listDirectoryTool(app: FilesystemApp): Tool {
       const { real, entries } = await listEntries(app, ctx, args.path);
       const offset = args.offset ?? 0;
       const lines = entries.map((e) => `${label(e.type)} ${displayName(e.name)}`);
-      const page = pageOfLines(lines, offset, Math.floor(textRoom(ctx) / 2));
+      // The structured entries repeat the listing (and weigh more per entry): give the text a third.
+      const page = pageOfLines(lines, offset, Math.floor(textRoom(ctx) / 3));
       const shown = entries.slice(offset, offset + page.shown.length);
       let text = page.shown.join("\n");
       if (page.next !== undefined) {
