@@ -371,6 +371,19 @@ describe("browsing and searching", () => {
     expect((capped.structuredContent as { truncated: boolean }).truncated).toBe(true);
   });
 
+  it("applies .gitignore files above the search directory, up to the repository's top", async () => {
+    mkdirSync(join(layout.allowed, "repo", ".git"), { recursive: true });
+    mkdirSync(join(layout.allowed, "repo", "pkg", "gen"), { recursive: true });
+    writeFileSync(join(layout.allowed, ".gitignore"), "*.ts\n"); // above the repository: must not apply
+    writeFileSync(join(layout.allowed, "repo", ".gitignore"), "gen/\n");
+    writeFileSync(join(layout.allowed, "repo", "pkg", "gen", "out.ts"), "needle\n");
+    writeFileSync(join(layout.allowed, "repo", "pkg", "main.ts"), "needle\n");
+    const found = (await ok("search_content", { path: "repo/pkg", query: "needle" })).structuredContent as {
+      matches: Array<{ path: string }>;
+    };
+    expect(found.matches.map((m) => m.path)).toEqual(["main.ts"]);
+  });
+
   it("reports progress while searching", async () => {
     const updates: string[] = [];
     const result = await client.callTool(

@@ -298,6 +298,15 @@ export function listDirectorySync(dir: PinnedDir): Dirent[] {
   return readdirSync(dir.self, { withFileTypes: true });
 }
 
+/** Whether `dir` has an entry called `name` (of any kind; a link is not followed). */
+export function hasEntrySync(dir: PinnedDir, name: string): boolean {
+  try {
+    return lstatSync(dir.at(name), { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads a small file (≤ `maxBytes`) inside `dir` without following a link; undefined if absent. */
 export function readSmallFileSync(dir: PinnedDir, name: string, maxBytes: number): string | undefined {
   let fd: number;

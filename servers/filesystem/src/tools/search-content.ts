@@ -4,7 +4,7 @@ import { z } from "zod";
 import { displayName } from "../fs/display.js";
 import { GitignoreRules } from "../fs/gitignore.js";
 import { type ContentMatch, searchContent } from "../fs/grep.js";
-import { openDirectory, readSmallFileSync, statResolved } from "../sandbox/pinned.js";
+import { hasEntrySync, openDirectory, readSmallFileSync, statResolved } from "../sandbox/pinned.js";
 import { checkGlob, relativeTo } from "../sandbox/policy.js";
 import type { ResolvedPath, Sandbox } from "../sandbox/sandbox.js";
 import { deniedFilter } from "../sandbox/walk.js";
@@ -24,7 +24,8 @@ async function gitignoreAbove(sandbox: Sandbox, start: ResolvedPath): Promise<Gi
     try {
       const content = readSmallFileSync(pinned, ".gitignore", 1 << 20);
       if (content) rules.addAbove(relativeTo(start.real, parent), content);
-      if (readSmallFileSync(pinned, ".git/HEAD", 4096) !== undefined) break;
+      // The repository's top: .gitignore files above it do not apply.
+      if (hasEntrySync(pinned, ".git")) break;
     } finally {
       pinned.close();
     }
