@@ -34,6 +34,10 @@ export function instructionsFor(app: FilesystemApp): string {
 
 /** Builds the app for a configuration: resolves the directories once, for every session. */
 export async function createApp(config: FilesystemConfig, warn: (message: string) => void): Promise<FilesystemApp> {
+  if (process.platform === "win32") {
+    // The sandbox's path rules and its checks on open descriptors are written for POSIX systems.
+    throw new ConfigError("Windows is not supported yet: run the server under WSL (see the README)");
+  }
   const { sandbox, skipped } = await Sandbox.fromDirectories(config.directories, new DenyList(config.deny));
   for (const { dir, reason } of skipped) warn(`skipping directory ${JSON.stringify(dir)}: ${reason}`);
   if (sandbox.roots.length === 0) {
