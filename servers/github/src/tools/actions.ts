@@ -8,6 +8,7 @@ import {
   compact,
   cursorArg,
   fail,
+  GITHUB_TIMEOUT_MS,
   type GitHubDeps,
   github,
   given,
@@ -61,6 +62,7 @@ function runView(run: RunLike) {
 export function actionsRead(deps: GitHubDeps): Tool {
   return defineTool({
     name: "actions_read",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Read GitHub Actions",
     description:
       "method: list_runs (workflow runs, filter by workflow file/id, branch, status, event) | get_run (a run and its jobs, " +

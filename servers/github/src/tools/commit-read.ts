@@ -8,6 +8,7 @@ import {
   compact,
   cursorArg,
   dateTimeArg,
+  GITHUB_TIMEOUT_MS,
   type GitHubDeps,
   github,
   given,
@@ -38,6 +39,7 @@ interface CommitFile {
 export function commitRead(deps: GitHubDeps): Tool {
   return defineTool({
     name: "commit_read",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Read commits",
     description:
       "method: list (history of a branch/path, newest first) | get (one commit: message, stats and its diff, paged per file " +

@@ -70,12 +70,29 @@ export function assertAllowed(deps: GitHubDeps, owner: string, repo: string, act
   );
 }
 
-/** Runs a GitHub call and turns its failures into actionable tool errors. */
+/** How long one tool call may take: room for waiting out one secondary rate limit. */
+export const GITHUB_TIMEOUT_MS = 150_000;
+
+/**
+ * Runs a GitHub call and turns its failures into actionable tool errors. A cancelled call returns at
+ * once, even while the throttle is still waiting to send the request (which then aborts itself).
+ */
 export async function github<T>(what: string, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+  if (signal.aborted) throw toToolError(signal.reason, what, signal);
+  const pending = call();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  pending.catch(() => undefined);
+  aborted.catch(() => undefined);
   try {
-    return await call();
+    return await Promise.race([pending, aborted]);
   } catch (error) {
     throw toToolError(error, what, signal);
+  } finally {
+    if (onAbort) signal.removeEventListener("abort", onAbort);
   }
 }
 

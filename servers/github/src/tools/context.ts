@@ -1,11 +1,12 @@
 import { defineTool, type Tool } from "@portside/shared";
 import { z } from "zod";
 import { cleanText } from "../github/text.js";
-import { compact, type GitHubDeps, github } from "./common.js";
+import { compact, GITHUB_TIMEOUT_MS, type GitHubDeps, github } from "./common.js";
 
 export function getMe(deps: GitHubDeps): Tool {
   return defineTool({
     name: "get_me",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Who am I",
     description:
       "The authenticated GitHub user, the token's scopes, the rate limit left, and this server's limits " +

@@ -4,6 +4,7 @@ import { decodeFile, pageLines } from "../github/text.js";
 import {
   assertAllowed,
   compact,
+  GITHUB_TIMEOUT_MS,
   type GitHubDeps,
   github,
   given,
@@ -39,6 +40,7 @@ interface ContentEntry {
 export function getFileContents(deps: GitHubDeps): Tool {
   return defineTool({
     name: "get_file_contents",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Get file or directory contents",
     description:
       "Read a file (text, paged by lines) or list a directory at a ref. Returns the blob `sha` you need to update the file. " +

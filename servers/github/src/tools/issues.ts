@@ -8,6 +8,7 @@ import {
   cursorArg,
   dateTimeArg,
   GITHUB_LOGIN,
+  GITHUB_TIMEOUT_MS,
   type GitHubDeps,
   github,
   given,
@@ -31,6 +32,7 @@ export const bodyArg = text(65_536);
 export function issueRead(deps: GitHubDeps): Tool {
   return defineTool({
     name: "issue_read",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Read issues",
     description:
       "method: list (a repository's issues, pull requests excluded) | get (one issue with its first comments) | " +
@@ -162,6 +164,7 @@ export function issueRead(deps: GitHubDeps): Tool {
 export function issueWrite(deps: GitHubDeps): Tool {
   return defineTool({
     name: "issue_write",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Write issues",
     description:
       "method: create (title, body, labels, assignees) | update (any of title, body, state, stateReason, labels (replaces), " +

@@ -12,6 +12,7 @@ import {
   FULL_SHA,
   fail,
   GITHUB_LOGIN,
+  GITHUB_TIMEOUT_MS,
   type GitHubDeps,
   github,
   given,
@@ -47,6 +48,7 @@ interface PullFile {
 export function pullRequestRead(deps: GitHubDeps): Tool {
   return defineTool({
     name: "pull_request_read",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Read pull requests",
     description:
       "method: list | get | diff (raw unified diff, paged per file and by size: continue with file/offset from `next`, " +
@@ -318,6 +320,7 @@ const reviewCommentArg = z.object({
 export function pullRequestWrite(deps: GitHubDeps): Tool {
   return defineTool({
     name: "pull_request_write",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Write pull requests",
     description:
       "method: create (title, head, base, body, draft) | update (title, body, state, base, reviewers to request) | " +
@@ -451,6 +454,7 @@ export function pullRequestWrite(deps: GitHubDeps): Tool {
 export function mergePullRequest(deps: GitHubDeps): Tool {
   return defineTool({
     name: "merge_pull_request",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Merge a pull request",
     description:
       "Merge a pull request (merge, squash or rebase). Pass `sha` (the head you reviewed) so nothing pushed since gets merged.",

@@ -6,6 +6,7 @@ import {
   assertAllowed,
   compact,
   cursorArg,
+  GITHUB_TIMEOUT_MS,
   type GitHubDeps,
   github,
   given,
@@ -23,6 +24,7 @@ const METHODS = ["get", "branches", "tags", "releases", "release", "labels"] as 
 export function repoRead(deps: GitHubDeps): Tool {
   return defineTool({
     name: "repo_read",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Read a repository",
     description:
       "Read about one repository. method: get (metadata, default branch, your permissions) | branches | tags | " +

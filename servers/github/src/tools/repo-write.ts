@@ -6,6 +6,7 @@ import {
   assertAllowed,
   FULL_SHA,
   fail,
+  GITHUB_TIMEOUT_MS,
   type GitHubDeps,
   github,
   given,
@@ -45,6 +46,7 @@ const writeAnnotations = { readOnlyHint: false, destructiveHint: false, idempote
 export function createBranch(deps: GitHubDeps): Tool {
   return defineTool({
     name: "create_branch",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Create a branch",
     description: "Create a branch from another branch, a tag or a commit SHA (default: the default branch's head).",
     input: z.object({
@@ -107,6 +109,7 @@ async function resolveRef(deps: GitHubDeps, owner: string, repo: string, ref: st
 export function createOrUpdateFile(deps: GitHubDeps): Tool {
   return defineTool({
     name: "create_or_update_file",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Create or update a file",
     description:
       "Commit one text file. To replace an existing file pass its current blob `sha` (from get_file_contents): " +
@@ -179,6 +182,7 @@ interface TreeEntry {
 export function pushFiles(deps: GitHubDeps): Tool {
   return defineTool({
     name: "push_files",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Push several files in one commit",
     description:
       "Commit several text files (and optional deletions) to a branch in a single commit. Existing files keep their mode. " +
@@ -339,6 +343,7 @@ function parents(path: string): string[] {
 export function forkRepository(deps: GitHubDeps): Tool {
   return defineTool({
     name: "fork_repository",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Fork a repository",
     description:
       "Fork a repository into your account or an organization. Both the source and the fork must be allowed.",
@@ -384,6 +389,7 @@ export function forkRepository(deps: GitHubDeps): Tool {
 export function createRepository(deps: GitHubDeps): Tool {
   return defineTool({
     name: "create_repository",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Create a repository",
     description: "Create a repository in your account or an organization. Its name must be allowed by the allowlist.",
     input: z.object({

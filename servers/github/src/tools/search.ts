@@ -4,7 +4,16 @@ import { fullNameFromRepositoryUrl, type RepoAllowlist } from "../github/allowli
 import { scopeSearchQuery } from "../github/search-scope.js";
 import { type IssueLike, issueSummary, type RepoLike, repoSummary } from "../github/shapes.js";
 import { cleanText } from "../github/text.js";
-import { compact, cursorArg, type GitHubDeps, given, jsonText, listPage, perPageArg } from "./common.js";
+import {
+  compact,
+  cursorArg,
+  GITHUB_TIMEOUT_MS,
+  type GitHubDeps,
+  given,
+  jsonText,
+  listPage,
+  perPageArg,
+} from "./common.js";
 
 const queryArg = z
   .string()
@@ -45,6 +54,7 @@ function allowedOnly<T>(allowlist: RepoAllowlist, items: T[], fullName: (item: T
 export function searchRepositories(deps: GitHubDeps): Tool {
   return defineTool({
     name: "search_repositories",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Search repositories",
     description:
       "Search repositories (e.g. `topic:cli language:go stars:>100`). Only allowed repositories are searched and returned.",
@@ -101,6 +111,7 @@ export function searchRepositories(deps: GitHubDeps): Tool {
 export function searchIssues(deps: GitHubDeps): Tool {
   return defineTool({
     name: "search_issues",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Search issues and pull requests",
     description:
       "Search issues and pull requests across allowed repositories (e.g. `is:issue is:open label:bug`, `is:pr author:me`). " +
@@ -169,6 +180,7 @@ interface CodeHit {
 export function searchCode(deps: GitHubDeps): Tool {
   return defineTool({
     name: "search_code",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Search code",
     description:
       "Search code in allowed repositories (e.g. `parseConfig language:ts`, `path:src/ extension:go`). " +
@@ -238,6 +250,7 @@ interface UserHit {
 export function searchUsers(deps: GitHubDeps): Tool {
   return defineTool({
     name: "search_users",
+    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Search users",
     description: "Search GitHub users and organizations (e.g. `location:berlin language:rust`, `type:org`).",
     input: z.object({
