@@ -60,45 +60,46 @@ function extractInPage(
     "svg",
   ]);
   let budget = 200_000;
-  const copy = (node: Node, into: Node): void => {
-    for (let child = node.firstChild; child && budget > 0; child = child.nextSibling) {
-      budget--;
-      if (child.nodeType === Node.TEXT_NODE) {
-        const text = child.textContent ?? "";
-        // Text that is not laid out (inside a closed <details>, say) is not shown to a reader.
-        if (text.trim()) {
-          const range = document.createRange();
-          range.selectNodeContents(child);
-          if (range.getClientRects().length === 0) continue;
-        }
-        into.appendChild(doc.createTextNode(text));
-        continue;
+  const copyChildren = (node: Node, into: Node): void => {
+    for (let child = node.firstChild; child && budget > 0; child = child.nextSibling) copyNode(child, into);
+  };
+  const copyNode = (child: Node, into: Node): void => {
+    budget--;
+    if (child.nodeType === Node.TEXT_NODE) {
+      const text = child.textContent ?? "";
+      // Text that is not laid out (inside a closed <details>, say) is not shown to a reader.
+      if (text.trim()) {
+        const range = document.createRange();
+        range.selectNodeContents(child);
+        if (range.getClientRects().length === 0) return;
       }
-      if (child.nodeType !== Node.ELEMENT_NODE) continue;
-      const el = child as HTMLElement;
-      if (DROP.has(el.tagName)) continue;
-      if (el instanceof HTMLInputElement && el.type === "hidden") continue;
-      const visible = el.checkVisibility
-        ? el.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: false })
-        : el.offsetParent !== null;
-      if (!visible && getComputedStyle(el).position !== "fixed") continue;
-      const style = getComputedStyle(el);
-      if (style.fontSize === "0px" || (el.offsetWidth === 0 && el.offsetHeight === 0 && style.overflow === "hidden"))
-        continue;
-      const clone = doc.importNode(el, false) as HTMLElement;
-      clone.removeAttribute("style");
-      into.appendChild(clone);
-      if (el instanceof HTMLDetailsElement && !el.open) {
-        // A closed <details> shows only its summary.
-        const summary = el.querySelector(":scope > summary");
-        if (summary) copy(summary, clone.appendChild(doc.importNode(summary, false)));
-        continue;
-      }
-      copy(el.shadowRoot ?? el, clone);
+      into.appendChild(doc.createTextNode(text));
+      return;
     }
+    if (child.nodeType !== Node.ELEMENT_NODE) return;
+    const el = child as HTMLElement;
+    if (DROP.has(el.tagName)) return;
+    if (el instanceof HTMLInputElement && el.type === "hidden") return;
+    const visible = el.checkVisibility
+      ? el.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: false })
+      : el.offsetParent !== null;
+    if (!visible && getComputedStyle(el).position !== "fixed") return;
+    const style = getComputedStyle(el);
+    if (style.fontSize === "0px" || (el.offsetWidth === 0 && el.offsetHeight === 0 && style.overflow === "hidden")) return;
+    const clone = doc.importNode(el, false) as HTMLElement;
+    clone.removeAttribute("style");
+    into.appendChild(clone);
+    if (el instanceof HTMLDetailsElement && !el.open) {
+      // A closed <details> shows only its summary.
+      const summary = el.querySelector(":scope > summary");
+      if (summary) copyNode(summary, clone);
+      return;
+    }
+    copyChildren(el.shadowRoot ?? el, clone);
   };
   const container = doc.createElement("div");
-  copy(source, container);
+  if (scope) copyNode(scope, container);
+  else copyChildren(source, container);
   doc.body.append(container);
   if (mode === "article" && !scope) {
     const parsed = new Readability(doc.cloneNode(true) as Document, { charThreshold: 300, keepClasses: false }).parse();
@@ -184,6 +185,19 @@ export async function toMarkdown(html: string): Promise<string> {
         const line = (cells: string[]) => `| ${Array.from({ length: width }, (_, i) => cells[i] ?? "").join(" | ")} |`;
         const [first = [], ...rest] = rows;
         return `\n\n${[line(first), line(new Array(width).fill("---")), ...rest.map(line)].join("\n")}\n\n`;
+      },
+    });
+    service.addRule("listItems", {
+      filter: "li",
+      replacement: (content, node) => {
+        const parent = node.parentNode as HTMLElement | null;
+        let marker = "- ";
+        if (parent?.nodeName === "OL") {
+          const start = Number(parent.getAttribute("start") ?? 1);
+          marker = `${start + Array.prototype.indexOf.call(parent.children, node)}. `;
+        }
+        const body = content.replace(/^\n+/, "").replace(/\n+$/, "\n").replace(/\n/gm, `\n${" ".repeat(marker.length)}`);
+        return `${marker}${body.trimEnd()}${node.nextSibling ? "\n" : ""}`;
       },
     });
     service.addRule("emptyLinks", {

@@ -349,6 +349,15 @@ export class Tab {
     if (!element) {
       throw new TargetError(`Nothing on the page matches the selector ${JSON.stringify(selector)}.`, "missing");
     }
+    if (world === "isolated") {
+      // Queries run in the page's world; our own scripts on the element run in the isolated one.
+      const backendNodeId = await element.backendNodeId();
+      const frame = element.frame;
+      await element.dispose();
+      const isolated = await adoptElement(frame, backendNodeId, "isolated");
+      if (!isolated) throw new TargetError(`The element matching ${JSON.stringify(selector)} went away.`, "missing");
+      element = isolated;
+    }
     return { element, label: `element matching ${JSON.stringify(selector)}` };
   }
 

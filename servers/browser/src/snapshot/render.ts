@@ -316,6 +316,7 @@ export function renderOutline(root: AxNode, refs: RefAssigner, options: RenderOp
       out += (out ? " " : "") + clip(text, options.maxTextLength);
     };
     for (const [i, item] of items.entries()) {
+      if (item.kind === "text" && options.interactiveOnly) continue;
       if (item.kind === "text") {
         const neighbour = items[i + 1] ?? items[i - 1];
         if (neighbour?.kind === "token" && sameLabel(item.text, neighbour.name)) continue;

@@ -164,6 +164,9 @@ export function navigationTools(service: BrowserService): Tool[] {
             const options = { waitUntil: LIFECYCLE[waitUntil], timeout: service.timeouts.navigation };
             response = direction === "back" ? await tab.page.goBack(options) : await tab.page.goForward(options);
           } catch (error) {
+            if (/History entry to navigate to not found/i.test(String((error as Error).message))) {
+              throw new ToolError("not_found", `There is no page to go ${direction} to in this tab.`);
+            }
             throw loadFailure(error, tab, mark, "the page", waitUntil);
           }
           if (!response && tab.page.url() === before) {

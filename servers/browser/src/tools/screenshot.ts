@@ -1,5 +1,6 @@
 import { defineTool, type Tool, ToolError } from "@portside/shared";
 import { z } from "zod";
+import { frameSession } from "../browser/internals.js";
 import { type BrowserService, targetShape, withTab } from "./common.js";
 
 /** Chrome cannot capture taller than this in one image. */
@@ -79,13 +80,13 @@ export function screenshotTool(service: BrowserService): Tool {
           what = "the viewport";
         }
         const scale = Math.min(1, args.maxDimension / Math.max(region.width, region.height));
-        const image = await page.screenshot({
-          type: args.format,
+        // Straight to DevTools: puppeteer drops the clip's scale for captures within the viewport.
+        const { data: image } = (await frameSession(page.mainFrame()).send("Page.captureScreenshot", {
+          format: args.format,
           ...(args.format === "jpeg" ? { quality: args.quality } : {}),
           clip: { ...region, scale },
           captureBeyondViewport: args.fullPage,
-          encoding: "base64",
-        });
+        })) as { data: string };
         const data = {
           format: args.format,
           width: Math.round(region.width * scale),
