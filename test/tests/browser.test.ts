@@ -37,7 +37,11 @@ async function startWorld(): Promise<World> {
   await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", () => resolve()));
   world.other = await startCountingServer();
   world.dns = await startDnsServer({ [PUBLIC_LOOKING]: ["127.0.0.1"], "blocked.test": ["127.0.0.1"] });
-  world.site = await startSite({ publicLookingName: PUBLIC_LOOKING, otherPort: world.other.port, udpPort: udp.address().port });
+  world.site = await startSite({
+    publicLookingName: PUBLIC_LOOKING,
+    otherPort: world.other.port,
+    udpPort: udp.address().port,
+  });
   world.recorder = await startRecordingProxy();
   world.args = [
     "--allow-private-hosts",
@@ -84,7 +88,8 @@ function browserProcesses(): number {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (cmdline.includes("--user-data-dir=") && cmdline.includes("portside-browser-") && !cmdline.includes("--type=")) count++;
+      if (cmdline.includes("--user-data-dir=") && cmdline.includes("portside-browser-") && !cmdline.includes("--type="))
+        count++;
     } catch {
       // The process ended while we looked.
     }
@@ -135,7 +140,10 @@ describe("browser over stdio", () => {
       ].sort(),
     );
     for (const tool of tools) {
-      expect(tool.annotations, tool.name).toMatchObject({ readOnlyHint: expect.any(Boolean), openWorldHint: expect.any(Boolean) });
+      expect(tool.annotations, tool.name).toMatchObject({
+        readOnlyHint: expect.any(Boolean),
+        openWorldHint: expect.any(Boolean),
+      });
       expect(JSON.stringify(tool.inputSchema)).not.toMatch(/executablePath|launch|headless|args/);
     }
   });
@@ -256,7 +264,10 @@ describe("browser over stdio", () => {
 
     const badKey = await call(client, "press_key", { key: "Hyper+Q" });
     expect(badKey.text).toContain('"Hyper" is not a modifier key');
-    const wrongKind = await call(client, "type", { ref: refIn(snapshot, /checkbox "Gift wrap" \[(e\d+)\]/), text: "x" });
+    const wrongKind = await call(client, "type", {
+      ref: refIn(snapshot, /checkbox "Gift wrap" \[(e\d+)\]/),
+      text: "x",
+    });
     expect(wrongKind.text).toMatch(/is not a text field \(a checkbox\)/);
     const file = await call(client, "fill_form", { fields: [{ selector: "input[type=file]", value: "/etc/passwd" }] });
     expect(file.text).toContain("uploading files is not supported");
@@ -420,7 +431,9 @@ describe("browser over stdio", () => {
       const otherPort = await call(client, "navigate", { url: `http://127.0.0.1:${world.other.port}/` });
       expect(otherPort.text).toMatch(/127\.0\.0\.1:\d+ is in 127\.0\.0\.0\/8 \(loopback\)/);
       const dns = await call(client, "navigate", { url: `http://${PUBLIC_LOOKING}:${world.site.port}/` });
-      expect(dns.text).toContain(`${PUBLIC_LOOKING}:${world.site.port} (resolved to 127.0.0.1) is in 127.0.0.0/8 (loopback)`);
+      expect(dns.text).toContain(
+        `${PUBLIC_LOOKING}:${world.site.port} (resolved to 127.0.0.1) is in 127.0.0.0/8 (loopback)`,
+      );
     });
 
     it("refuses redirects from an allowed page to refused addresses", async () => {
@@ -441,7 +454,13 @@ describe("browser over stdio", () => {
       const page = (await call(client, "snapshot")).text;
       expect(page).toContain("- fetch-allowed: ok");
       expect(page).toContain("- ws-allowed: hello over websocket");
-      for (const attempt of ["fetch-metadata", "fetch-public-looking", "xhr-other", "worker-fetch", "ws-public-looking"]) {
+      for (const attempt of [
+        "fetch-metadata",
+        "fetch-public-looking",
+        "xhr-other",
+        "worker-fetch",
+        "ws-public-looking",
+      ]) {
         expect(page).toContain(`- ${attempt}: refused`);
       }
       expect(page).not.toContain("LEAKED");

@@ -3,7 +3,7 @@ import { BrowserNotFoundError, type DiscoveryEnvironment, findBrowser } from "./
 import { browserOptions } from "./config.js";
 import { NetworkGate } from "./network/gate.js";
 import { HostResolver } from "./network/resolver.js";
-import { planProxies, ProxySettingError } from "./network/upstream.js";
+import { ProxySettingError, planProxies } from "./network/upstream.js";
 import { HostPatternError } from "./policy/hosts.js";
 import { NetworkPolicy } from "./policy/policy.js";
 import { BrowserService } from "./tools/common.js";

@@ -1,8 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { BrowserNotFoundError, type DiscoveryEnvironment, findBrowser, installDirectory } from "../src/browser/discover.ts";
+import {
+  BrowserNotFoundError,
+  type DiscoveryEnvironment,
+  findBrowser,
+  installDirectory,
+} from "../src/browser/discover.ts";
 import { withScheme } from "../src/tools/navigate.ts";
 
-function environment(platform: NodeJS.Platform, present: string[], env: Record<string, string> = {}, dirs: Record<string, string[]> = {}): DiscoveryEnvironment {
+function environment(
+  platform: NodeJS.Platform,
+  present: string[],
+  env: Record<string, string> = {},
+  dirs: Record<string, string[]> = {},
+): DiscoveryEnvironment {
   return {
     platform,
     env,
@@ -22,16 +32,21 @@ describe("findBrowser", () => {
   });
 
   it("finds Chrome before Chromium on PATH (Linux)", () => {
-    const env = environment("linux", ["/usr/bin/chromium", "/usr/local/bin/google-chrome"], { PATH: "/usr/local/bin:/usr/bin" });
+    const env = environment("linux", ["/usr/bin/chromium", "/usr/local/bin/google-chrome"], {
+      PATH: "/usr/local/bin:/usr/bin",
+    });
     expect(findBrowser(undefined, env).path).toBe("/usr/local/bin/google-chrome");
   });
 
   it("knows the macOS and Windows locations", () => {
-    expect(findBrowser(undefined, environment("darwin", ["/home/ann/Applications/Chromium.app/Contents/MacOS/Chromium"])).path).toBe(
-      "/home/ann/Applications/Chromium.app/Contents/MacOS/Chromium",
-    );
+    expect(
+      findBrowser(undefined, environment("darwin", ["/home/ann/Applications/Chromium.app/Contents/MacOS/Chromium"]))
+        .path,
+    ).toBe("/home/ann/Applications/Chromium.app/Contents/MacOS/Chromium");
     const edge = "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe";
-    expect(findBrowser(undefined, environment("win32", [edge], { "PROGRAMFILES(X86)": "C:\\Program Files (x86)" })).path).toBe(edge);
+    expect(
+      findBrowser(undefined, environment("win32", [edge], { "PROGRAMFILES(X86)": "C:\\Program Files (x86)" })).path,
+    ).toBe(edge);
   });
 
   it("finds a browser fetched with install-browser, newest build first", () => {

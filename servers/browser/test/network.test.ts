@@ -1,12 +1,18 @@
 import http from "node:http";
-import net from "node:net";
+import type net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDnsServer } from "../../../test/fixtures/browser/dns-server.ts";
 import { startRecordingProxy, startRecordingSocksProxy } from "../../../test/fixtures/browser/recording-proxy.ts";
 import { NetworkGate } from "../src/network/gate.ts";
 import { PolicyProxy, type ProxyEvent, RefusingProxy } from "../src/network/proxy.ts";
 import { HostResolver, ResolveError } from "../src/network/resolver.ts";
-import { chooseUpstream, type ProxyPlan, parseProxyUrl, planProxies, ProxySettingError } from "../src/network/upstream.ts";
+import {
+  chooseUpstream,
+  type ProxyPlan,
+  ProxySettingError,
+  parseProxyUrl,
+  planProxies,
+} from "../src/network/upstream.ts";
 import { NetworkPolicy } from "../src/policy/policy.ts";
 
 /** An origin on loopback that counts what reaches it. */
@@ -24,7 +30,10 @@ async function startOrigin() {
 }
 
 /** Sends one plain request through a proxy (absolute-form), as a browser does. */
-function viaProxy(proxyPort: number, url: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+function viaProxy(
+  proxyPort: number,
+  url: string,
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: "127.0.0.1", port: proxyPort, path: url, method: "GET", agent: false }, (res) => {
       let body = "";
@@ -63,7 +72,10 @@ function tunnelThrough(proxyPort: number, authority: string): Promise<{ status: 
 
 describe("HostResolver", () => {
   it("asks a configured DNS server and caches the answer", async () => {
-    const dns = await startDnsServer({ "public-looking.example": ["127.0.0.1"], "dual.example": ["93.184.216.34", "::1"] });
+    const dns = await startDnsServer({
+      "public-looking.example": ["127.0.0.1"],
+      "dual.example": ["93.184.216.34", "::1"],
+    });
     try {
       const resolver = new HostResolver({ servers: [dns.address], ttlMs: 60_000 });
       expect(await resolver.resolve("public-looking.example")).toEqual(["127.0.0.1"]);

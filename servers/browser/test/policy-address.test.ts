@@ -1,13 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  classifyIp,
-  formatIp,
-  inCidr,
-  parseCidr,
-  parseIp,
-  parseIPv4,
-  parseIPv6,
-} from "../src/policy/address.ts";
+import { classifyIp, formatIp, inCidr, parseCidr, parseIPv4, parseIPv6, parseIp } from "../src/policy/address.ts";
 
 const kind = (ip: string) => classifyIp(ip)?.kind;
 

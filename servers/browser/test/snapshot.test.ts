@@ -6,7 +6,12 @@ import { diffLines } from "../src/util/diff.ts";
 
 let backend = 100;
 /** Builds an AX node the way Chrome reports it. */
-function n(role: string, name = "", props: Record<string, string | number | boolean> = {}, ...children: AxNode[]): AxNode {
+function n(
+  role: string,
+  name = "",
+  props: Record<string, string | number | boolean> = {},
+  ...children: AxNode[]
+): AxNode {
   return { role, name, ignored: false, props, frame: "F", backendNodeId: backend++, children };
 }
 const text = (t: string) => n("StaticText", t);
@@ -31,7 +36,13 @@ const page = () =>
           "list",
           "",
           {},
-          n("listitem", "", {}, n("ListMarker", "• "), n("link", "Home", { url: "https://shop.example/" }, text("Home"))),
+          n(
+            "listitem",
+            "",
+            {},
+            n("ListMarker", "• "),
+            n("link", "Home", { url: "https://shop.example/" }, text("Home")),
+          ),
           n("listitem", "", {}, n("link", "Docs", { url: "https://docs.example/x" }, text("Docs"))),
         ),
       ),
@@ -52,9 +63,20 @@ const page = () =>
           "form",
           "",
           {},
-          n("LabelText", "", {}, text("Email "), n("textbox", "Email", { required: true }, n("generic", "", {}, text("a@b")))),
+          n(
+            "LabelText",
+            "",
+            {},
+            text("Email "),
+            n("textbox", "Email", { required: true }, n("generic", "", {}, text("a@b"))),
+          ),
           n("checkbox", "Yearly", { checked: "true" }),
-          n("combobox", "Size", { expanded: false }, n("MenuListPopup", "", {}, n("option", "S"), n("option", "M", { selected: true }))),
+          n(
+            "combobox",
+            "Size",
+            { expanded: false },
+            n("MenuListPopup", "", {}, n("option", "S"), n("option", "M", { selected: true })),
+          ),
           n("button", "Subscribe", { disabled: true }, text("Subscribe")),
         ),
         n(
@@ -62,7 +84,13 @@ const page = () =>
           "",
           {},
           n("row", "", {}, n("columnheader", "Name", {}, text("Name")), n("columnheader", "Price", {}, text("Price"))),
-          n("row", "", {}, n("cell", "Widget", {}, text("Widget")), n("cell", "", {}, text("$5 "), n("button", "Buy", {}, text("Buy")))),
+          n(
+            "row",
+            "",
+            {},
+            n("cell", "Widget", {}, text("Widget")),
+            n("cell", "", {}, text("$5 "), n("button", "Buy", {}, text("Buy"))),
+          ),
         ),
         n("image", ""),
         n("image", "Logo"),
@@ -110,7 +138,14 @@ describe("renderOutline", () => {
   });
 
   it("counts the elements it gave refs to", () => {
-    expect(render(page()).outline.counts).toMatchObject({ link: 3, textbox: 1, checkbox: 1, combobox: 1, button: 2, img: 1 });
+    expect(render(page()).outline.counts).toMatchObject({
+      link: 3,
+      textbox: 1,
+      checkbox: 1,
+      combobox: 1,
+      button: 2,
+      img: 1,
+    });
   });
 
   it("shows field values, and leaves out values equal to the name", () => {
@@ -146,7 +181,10 @@ describe("renderOutline", () => {
     expect(full[0]).toBe(`${"x".repeat(49)}…`);
     expect(full[1]).toBe(`button "${"y".repeat(99)}…" [e1]`);
     expect(full[2]).toBe("### Title");
-    expect(render(root, { interactiveOnly: true }).text.split("\n")).toEqual([expect.stringMatching(/^button/), "### Title"]);
+    expect(render(root, { interactiveOnly: true }).text.split("\n")).toEqual([
+      expect.stringMatching(/^button/),
+      "### Title",
+    ]);
   });
 
   it("nests iframes and lists, and marks focusable generic elements", () => {
@@ -159,7 +197,13 @@ describe("renderOutline", () => {
           "list",
           "",
           {},
-          n("listitem", "", {}, text("Fruit"), n("list", "", {}, n("listitem", "", {}, text("Apple")), n("listitem", "", {}, text("Pear")))),
+          n(
+            "listitem",
+            "",
+            {},
+            text("Fruit"),
+            n("list", "", {}, n("listitem", "", {}, text("Apple")), n("listitem", "", {}, text("Pear"))),
+          ),
         ),
         n("Iframe", "Checkout", {}, n("button", "Pay", {}, text("Pay"))),
         n("generic", "", { focusable: true }, text("Card")),
@@ -200,7 +244,16 @@ describe("buildTree", () => {
   it("builds the tree from Chrome's flat node list and survives cycles", () => {
     const nodes: CdpAxNode[] = [
       { nodeId: "1", ignored: false, role: { value: "RootWebArea" }, name: { value: "T" }, childIds: ["2", "3"] },
-      { nodeId: "2", ignored: false, role: { value: "button" }, name: { value: "Go" }, parentId: "1", backendDOMNodeId: 7, properties: [{ name: "focusable", value: { value: true } }], childIds: ["1"] },
+      {
+        nodeId: "2",
+        ignored: false,
+        role: { value: "button" },
+        name: { value: "Go" },
+        parentId: "1",
+        backendDOMNodeId: 7,
+        properties: [{ name: "focusable", value: { value: true } }],
+        childIds: ["1"],
+      },
       { nodeId: "3", ignored: true, role: { value: "none" }, parentId: "1", childIds: ["9"] },
     ];
     const tree = buildTree(nodes, "F") as AxNode;

@@ -85,7 +85,8 @@ function extractInPage(
       : el.offsetParent !== null;
     if (!visible && getComputedStyle(el).position !== "fixed") return;
     const style = getComputedStyle(el);
-    if (style.fontSize === "0px" || (el.offsetWidth === 0 && el.offsetHeight === 0 && style.overflow === "hidden")) return;
+    if (style.fontSize === "0px" || (el.offsetWidth === 0 && el.offsetHeight === 0 && style.overflow === "hidden"))
+      return;
     const clone = doc.importNode(el, false) as HTMLElement;
     clone.removeAttribute("style");
     into.appendChild(clone);
@@ -196,7 +197,10 @@ export async function toMarkdown(html: string): Promise<string> {
           const start = Number(parent.getAttribute("start") ?? 1);
           marker = `${start + Array.prototype.indexOf.call(parent.children, node)}. `;
         }
-        const body = content.replace(/^\n+/, "").replace(/\n+$/, "\n").replace(/\n/gm, `\n${" ".repeat(marker.length)}`);
+        const body = content
+          .replace(/^\n+/, "")
+          .replace(/\n+$/, "\n")
+          .replace(/\n/gm, `\n${" ".repeat(marker.length)}`);
         return `${marker}${body.trimEnd()}${node.nextSibling ? "\n" : ""}`;
       },
     });

@@ -293,7 +293,7 @@ async function httpConnect(
     options,
   );
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.toString("latin1"));
-  if (!status || !status[1]?.startsWith("2")) {
+  if (!status?.[1]?.startsWith("2")) {
     throw new TunnelError(
       `the upstream proxy ${upstream.display} refused the tunnel to ${target} (${status ? `HTTP ${status[1]}` : "bad answer"})`,
     );

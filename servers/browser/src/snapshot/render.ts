@@ -229,6 +229,8 @@ export function renderOutline(root: AxNode, refs: RefAssigner, options: RenderOp
       if (r) header.push(`[${r}]`);
       header.push(...states(node));
       const body = block(node.children, depth + 1, role === "list");
+      // A fieldset's legend (or a region's own heading text) repeats the name just shown.
+      if (name && body[0]?.kind === "text" && body[0].text === name) body.shift();
       if (body.length === 0 && !r) return [];
       return [
         {
@@ -265,6 +267,11 @@ export function renderOutline(root: AxNode, refs: RefAssigner, options: RenderOp
         ];
       }
       return [{ kind: "lines", lines: cells.flat() }];
+    }
+    // A wrapper around nothing but text (a <span id>, a small <div>) flows with the text around it.
+    const onlyText = node.children.length > 0 && node.children.every((c) => c.role === "StaticText");
+    if (role === "generic" && onlyText && node.props.focusable !== true) {
+      return node.children.flatMap((child) => render(child, depth, inList));
     }
     // Everything else groups content without meaning of its own: a block of lines.
     if (node.props.focusable === true && role !== "RootWebArea" && role !== "generic" && name) return [token(node)];

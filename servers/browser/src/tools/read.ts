@@ -1,8 +1,8 @@
 import { defineTool, sanitizeMarkup, sanitizeText, type Tool, ToolError } from "@portside/shared";
 import { z } from "zod";
+import { evaluateIsolated } from "../browser/internals.js";
 import { extractReadable, toMarkdown } from "../browser/readable.js";
 import { sleep } from "../browser/tab.js";
-import { evaluateIsolated } from "../browser/internals.js";
 import { type BrowserService, targetShape, withTab } from "./common.js";
 
 export function readTools(service: BrowserService): Tool[] {
@@ -163,7 +163,19 @@ async function pageContains(frames: readonly import("puppeteer-core").Frame[], n
     try {
       const found = await evaluateIsolated<boolean>(
         frame,
-        (text: string) => (document.body?.innerText ?? "").toLowerCase().includes(text),
+        (text: string) => {
+          // The text a reader sees: text nodes whose element is rendered and not hidden.
+          const root = document.body ?? document.documentElement;
+          if (!root) return false;
+          const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+          const parts: string[] = [];
+          let budget = 50_000;
+          for (let node = walker.nextNode(); node && budget-- > 0; node = walker.nextNode()) {
+            const parent = node.parentElement;
+            if (parent?.checkVisibility({ visibilityProperty: true })) parts.push((node as Text).data);
+          }
+          return parts.join(" ").replace(/\s+/g, " ").toLowerCase().includes(text);
+        },
         needle,
       );
       if (found) return true;
