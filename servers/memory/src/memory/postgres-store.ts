@@ -10,9 +10,14 @@ import {
   type MemoryStore,
   MissingEntityError,
   mergeMetadata,
+  rankSubstringMatches,
+  rankWordMatches,
   type StoredVector,
+  SUBSTRING_COLUMNS,
+  searchWords,
+  WORD_MATCH_CAP,
 } from "./store.js";
-import { entityEmbeddingText, entitySearchDoc, likeEscape, queryTerms } from "./text.js";
+import { entityEmbeddingText, entitySearchDoc, likeEscape } from "./text.js";
 import type {
   AddedObservations,
   EmbeddingSpace,
@@ -215,7 +220,8 @@ class PostgresStore implements MemoryStore {
       `);
       if (this.trigram) {
         await c.query(
-          `CREATE INDEX IF NOT EXISTS entities_search_trgm ON ${s}.entities USING gin(search_doc gin_trgm_ops)`,
+          `CREATE INDEX IF NOT EXISTS entities_search_trgm ON ${s}.entities USING gin(search_doc gin_trgm_ops);
+           CREATE INDEX IF NOT EXISTS entities_name_trgm ON ${s}.entities USING gin(name gin_trgm_ops)`,
         );
       }
       if (this.supportsVectors) {
@@ -507,31 +513,40 @@ class PostgresStore implements MemoryStore {
     };
   }
 
-  async searchEntities(query: string, limit: number): Promise<EntityMatches> {
+  searchEntities(query: string, limit: number): Promise<EntityMatches> {
     const s = this.s;
-    if (query.length === 0) return { substring: [], terms: [] };
-    const pattern = `%${likeEscape(query)}%`;
-    // Name matches first, then type, then observations: the same order a person would expect.
-    const substring = (
-      await this.query(
-        `SELECT id, (CASE WHEN name ILIKE $1 THEN 3 WHEN entity_type ILIKE $1 THEN 2 ELSE 1 END) AS score
-          FROM ${s}.entities WHERE search_doc ILIKE $1 ORDER BY score DESC, id LIMIT $2`,
-        [pattern, limit],
-      )
-    ).rows as RankedId[];
-    const trimmed = query.trim().toLowerCase();
-    const terms = queryTerms(trimmed).filter((t) => [...t].length >= 3);
-    if (terms.length === 0 || (terms.length === 1 && terms[0] === trimmed)) return { substring, terms: [] };
-    const patterns = terms.map((t) => `%${likeEscape(t)}%`);
-    const matched = patterns.map((_, i) => `(search_doc ILIKE $${i + 2})::int`).join(" + ");
-    const termRows = (
-      await this.query(
-        `SELECT id, (${matched}) AS score FROM ${s}.entities WHERE search_doc ILIKE ANY($1::text[])
-          ORDER BY score DESC, id LIMIT $${patterns.length + 2}`,
-        [patterns, ...patterns, limit],
-      )
-    ).rows as RankedId[];
-    return { substring, terms: termRows };
+    if (query.length === 0) return Promise.resolve({ substring: [], terms: [] });
+    return this.tx(async (c) => {
+      const pattern = `%${likeEscape(query)}%`;
+      const perColumn = new Map<string, number[]>();
+      for (const [column] of SUBSTRING_COLUMNS) {
+        const sqlColumn = column === "observations" ? "search_doc" : column;
+        const rows = await c.query(
+          `SELECT id FROM ${s}.entities WHERE ${sqlColumn} ILIKE $1 ORDER BY id DESC LIMIT $2`,
+          [pattern, limit * 3],
+        );
+        perColumn.set(
+          column,
+          rows.rows.map((r) => r.id as number),
+        );
+      }
+      const substring = rankSubstringMatches(limit, (column, want) => (perColumn.get(column) ?? []).slice(0, want));
+      const words = searchWords(query);
+      const newest = ((await c.query(`SELECT max(id) AS n FROM ${s}.entities`)).rows[0]?.n as number | null) ?? 0;
+      const perWord = new Map<string, number[]>();
+      for (const word of words) {
+        const rows = await c.query(`SELECT id FROM ${s}.entities WHERE search_doc ILIKE $1 ORDER BY id DESC LIMIT $2`, [
+          `%${likeEscape(word)}%`,
+          WORD_MATCH_CAP,
+        ]);
+        perWord.set(
+          word,
+          rows.rows.map((r) => r.id as number),
+        );
+      }
+      const terms = rankWordMatches(words, newest, limit, (word) => perWord.get(word) ?? []);
+      return { substring, terms };
+    });
   }
 
   async graphCounts(): Promise<GraphCounts> {
@@ -883,6 +898,10 @@ class PostgresStore implements MemoryStore {
     });
   }
 
+  async warmUp(): Promise<void> {
+    // PostgreSQL keeps its own indexes warm.
+  }
+
   async nearest(
     kind: VectorKind,
     space: EmbeddingSpace,
@@ -1000,6 +1019,13 @@ class PostgresStore implements MemoryStore {
       }
       return counts;
     });
+  }
+
+  async optimize(): Promise<void> {
+    const s = this.s;
+    for (const table of ["entities", "observations", "relations", "memories", "memory_tags", "memory_entities"]) {
+      await this.query(`ANALYZE ${s}.${table}`);
+    }
   }
 
   async getMeta(key: string): Promise<string | undefined> {

@@ -112,6 +112,8 @@ export class MemoryService {
   private readonly queryCache = new Map<string, Float32Array>();
   private sweeping: Promise<void> | undefined;
   private sweepAgain = false;
+  private readonly sweepKinds = new Set<VectorKind>();
+  private warmed = false;
   private readonly closing = new AbortController();
 
   constructor(options: ServiceOptions) {
@@ -155,7 +157,7 @@ export class MemoryService {
 
   async createEntities(entities: Entity[]): Promise<Entity[]> {
     const created = await this.store.createEntities(entities.map(cleanEntity));
-    if (created.length > 0) this.scheduleSweep();
+    if (created.length > 0) this.scheduleSweep(0, ["entity"]);
     return created;
   }
 
@@ -168,7 +170,7 @@ export class MemoryService {
       const results = await this.store.addObservations(
         additions.map((a) => ({ entityName: clean(a.entityName), contents: a.contents.map(clean) })),
       );
-      if (results.some((r) => r.addedObservations.length > 0)) this.scheduleSweep();
+      if (results.some((r) => r.addedObservations.length > 0)) this.scheduleSweep(0, ["entity"]);
       return results;
     } catch (error) {
       if (error instanceof MissingEntityError) {
@@ -189,7 +191,7 @@ export class MemoryService {
     const deleted = await this.store.deleteObservations(
       deletions.map((d) => ({ entityName: clean(d.entityName), observations: d.observations.map(clean) })),
     );
-    if (deleted > 0) this.scheduleSweep();
+    if (deleted > 0) this.scheduleSweep(0, ["entity"]);
     return deleted;
   }
 
@@ -452,7 +454,7 @@ export class MemoryService {
       return { embedded: true };
     } catch (error) {
       const why = this.embeddingFailure(error);
-      this.scheduleSweep(this.retryDelayMs);
+      this.scheduleSweep(this.retryDelayMs, [kind]);
       return {
         embedded: false,
         note: `Stored, but not yet searchable by meaning: ${why}. It will be embedded automatically when the endpoint answers.`,
@@ -504,7 +506,8 @@ export class MemoryService {
     // Before the first vector of this model exists, every stored vector is from another model.
     const effective: EmbeddingScope = scope === "stale" && !this.space ? "all" : scope;
     let total = 0;
-    for (const kind of kinds) {
+    // Counting costs a scan; only progress reports need it.
+    for (const kind of options.progress ? kinds : []) {
       const counts = await this.store.vectorCounts(kind, this.space);
       total +=
         scope === "all"
@@ -534,9 +537,10 @@ export class MemoryService {
     return { embedded, total };
   }
 
-  /** Queues a background pass that embeds whatever has no vector yet (new or changed items). */
-  scheduleSweep(delayMs = 0): void {
+  /** Queues a background pass that embeds whatever of `kinds` has no vector yet (new or changed items). */
+  scheduleSweep(delayMs = 0, kinds: VectorKind[] = ["memory", "entity"]): void {
     if (!this.embedder || this.closing.signal.aborted) return;
+    for (const kind of kinds) this.sweepKinds.add(kind);
     this.sweepAgain = true;
     if (this.sweeping) return;
     this.sweeping = this.runSweeps(delayMs).finally(() => {
@@ -546,11 +550,20 @@ export class MemoryService {
 
   private async runSweeps(delayMs: number): Promise<void> {
     if (delayMs > 0) await sleep(delayMs, this.closing.signal);
+    if (this.space && !this.warmed) {
+      this.warmed = true;
+      await this.store
+        .warmUp(this.space)
+        .catch((error: unknown) => this.log.warn("vector index warm-up failed", { error }));
+    }
     while (this.sweepAgain && !this.closing.signal.aborted) {
       this.sweepAgain = false;
+      const kinds = [...this.sweepKinds];
+      this.sweepKinds.clear();
       try {
-        await this.embedPending("missing", { signal: this.closing.signal });
+        await this.embedPending("missing", { signal: this.closing.signal, kinds });
       } catch (error) {
+        for (const kind of kinds) this.sweepKinds.add(kind);
         if (this.closing.signal.aborted) return;
         this.log.warn("background embedding failed; will retry", {
           reason: error instanceof EmbeddingError ? error.message : String(error),
@@ -628,6 +641,9 @@ export class MemoryService {
       if (++batchSize >= IMPORT_BATCH) await flush();
     }
     await flush();
+    if (imported.entities + imported.observations + imported.relations + imported.memories > 0) {
+      await this.store.optimize();
+    }
     if (imported.entities + imported.observations + imported.memories > 0) this.scheduleSweep();
     return { imported, lines: lineNumber, skipped, skippedCount };
   }

@@ -12,9 +12,13 @@ import {
   type MemoryStore,
   MissingEntityError,
   mergeMetadata,
+  rankSubstringMatches,
+  rankWordMatches,
   type StoredVector,
+  SUBSTRING_COLUMNS,
+  searchWords,
 } from "./store.js";
-import { entityEmbeddingText, ftsPhrase, likeEscape, queryTerms } from "./text.js";
+import { entityEmbeddingText, ftsPhrase, likeEscape } from "./text.js";
 import type {
   AddedObservations,
   EmbeddingSpace,
@@ -39,6 +43,7 @@ import { BinaryIndex } from "./vector-index.js";
 import { bitsFromBlob, bitsToBlob, signBits, toBlob } from "./vectors.js";
 
 const SCHEMA_VERSION = 1;
+const ENTITY_FTS = ["entity_name_fts", "entity_type_fts", "entity_observations_fts"] as const;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,8 +71,10 @@ CREATE TABLE IF NOT EXISTS relations(
   UNIQUE(from_name, to_name, relation_type)
 );
 CREATE INDEX IF NOT EXISTS relations_to ON relations(to_name);
-CREATE VIRTUAL TABLE IF NOT EXISTS entity_fts USING fts5(
-  name, entity_type, observations, tokenize = 'trigram remove_diacritics 1'
+CREATE VIRTUAL TABLE IF NOT EXISTS entity_name_fts USING fts5(name, tokenize = 'trigram remove_diacritics 1');
+CREATE VIRTUAL TABLE IF NOT EXISTS entity_type_fts USING fts5(entity_type, tokenize = 'trigram remove_diacritics 1');
+CREATE VIRTUAL TABLE IF NOT EXISTS entity_observations_fts USING fts5(
+  observations, tokenize = 'trigram remove_diacritics 1'
 );
 CREATE TABLE IF NOT EXISTS memories(
   id INTEGER PRIMARY KEY,
@@ -107,11 +114,13 @@ CREATE TABLE IF NOT EXISTS vectors(
   owner_id INTEGER NOT NULL,
   space_id INTEGER NOT NULL REFERENCES embedding_spaces(id),
   content_hash TEXT NOT NULL,
-  embedding BLOB NOT NULL,
   code BLOB NOT NULL,
+  embedding BLOB NOT NULL,
   PRIMARY KEY(kind, owner_id)
 );
 CREATE INDEX IF NOT EXISTS vectors_hash ON vectors(space_id, content_hash);
+-- Covers the coarse index load: a few MB of codes instead of reading every float vector.
+CREATE INDEX IF NOT EXISTS vectors_codes ON vectors(kind, space_id, owner_id, code);
 CREATE TABLE IF NOT EXISTS vector_log(seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, owner_id INTEGER NOT NULL);
 CREATE TRIGGER IF NOT EXISTS vectors_logged_insert AFTER INSERT ON vectors BEGIN
   INSERT INTO vector_log(kind, owner_id) VALUES (new.kind, new.owner_id);
@@ -243,12 +252,7 @@ class SqliteStore implements MemoryStore {
         const id = Number(result.lastInsertRowid);
         const observations = this.insertObservations(id, entity.observations, at);
         const stored = { name: entity.name, entityType: entity.entityType, observations };
-        this.sql("INSERT INTO entity_fts(rowid, name, entity_type, observations) VALUES (?, ?, ?, ?)").run(
-          id,
-          stored.name,
-          stored.entityType,
-          stored.observations.join("\n"),
-        );
+        this.indexEntity(id, stored);
         created.push(stored);
       }
       return created;
@@ -279,14 +283,25 @@ class SqliteStore implements MemoryStore {
       | undefined;
     if (!row) return;
     this.sql("UPDATE entities SET revision = revision + 1, updated_at = ? WHERE id = ?").run(at, id);
-    this.sql("DELETE FROM entity_fts WHERE rowid = ?").run(id);
-    this.sql("INSERT INTO entity_fts(rowid, name, entity_type, observations) VALUES (?, ?, ?, ?)").run(
+    this.sql("DELETE FROM entity_observations_fts WHERE rowid = ?").run(id);
+    this.sql("INSERT INTO entity_observations_fts(rowid, observations) VALUES (?, ?)").run(
       id,
-      row.name,
-      row.entity_type,
       this.observationsOf(id).join("\n"),
     );
     this.sql("DELETE FROM vectors WHERE kind = 'e' AND owner_id = ?").run(id);
+  }
+
+  /**
+   * One trigram index per part: a search in names reads only name postings, so a word that is in
+   * every observation does not slow down a name lookup.
+   */
+  private indexEntity(id: number, entity: Entity): void {
+    this.sql("INSERT INTO entity_name_fts(rowid, name) VALUES (?, ?)").run(id, entity.name);
+    this.sql("INSERT INTO entity_type_fts(rowid, entity_type) VALUES (?, ?)").run(id, entity.entityType);
+    this.sql("INSERT INTO entity_observations_fts(rowid, observations) VALUES (?, ?)").run(
+      id,
+      entity.observations.join("\n"),
+    );
   }
 
   private entityId(name: string): number | undefined {
@@ -330,7 +345,7 @@ class SqliteStore implements MemoryStore {
       for (const name of new Set(names)) {
         const id = this.entityId(name);
         if (id !== undefined) {
-          this.sql("DELETE FROM entity_fts WHERE rowid = ?").run(id);
+          for (const table of ENTITY_FTS) this.sql(`DELETE FROM ${table} WHERE rowid = ?`).run(id);
           this.sql("DELETE FROM entities WHERE id = ?").run(id);
           deleted++;
         }
@@ -473,37 +488,32 @@ class SqliteStore implements MemoryStore {
 
   searchEntities(query: string, limit: number): Promise<EntityMatches> {
     return this.read(() => {
-      const trimmed = query.trim();
-      let substring: RankedId[];
-      if ([...query].length >= 3) {
-        // The trigram index answers substring queries of three or more characters directly.
-        substring = this.rankedFts("entity_fts", ftsPhrase(query), limit);
-      } else if (query.length > 0) {
-        const pattern = `%${likeEscape(query)}%`;
-        substring = (
-          this.sql(
-            `SELECT rowid FROM entity_fts WHERE name LIKE :pattern ESCAPE '\\' OR entity_type LIKE :pattern ESCAPE '\\'
-              OR observations LIKE :pattern ESCAPE '\\' LIMIT :limit`,
-          )
-            .pluck()
-            .all({ pattern, limit }) as number[]
-        ).map((id) => ({ id, score: 1 }));
-      } else {
-        substring = [];
-      }
-      const terms = queryTerms(trimmed).filter((t) => [...t].length >= 3);
-      const wholeQuery = terms.length === 1 && terms[0] === trimmed.toLowerCase();
-      const termMatches =
-        terms.length === 0 || wholeQuery ? [] : this.rankedFts("entity_fts", terms.map(ftsPhrase).join(" OR "), limit);
-      return { substring, terms: termMatches };
+      const substring = rankSubstringMatches(limit, (column, want) => this.idsContaining(column, query, want));
+      const words = searchWords(query);
+      const newest = (this.sql("SELECT max(id) FROM entities").pluck().get() as number | null) ?? 0;
+      const terms = rankWordMatches(words, newest, limit, (word, cap) => [
+        ...new Set(SUBSTRING_COLUMNS.flatMap(([column]) => this.idsContaining(column, word, cap))),
+      ]);
+      return { substring, terms };
     });
   }
 
-  private rankedFts(table: "entity_fts" | "memory_fts", match: string, limit: number, filterSql = ""): RankedId[] {
-    const rows = this.sql(
-      `SELECT rowid AS id, -bm25(${table}) AS score FROM ${table} WHERE ${table} MATCH ? ${filterSql} ORDER BY rank LIMIT ?`,
+  /** Newest entities whose `column` contains `text` (case-insensitive), at most `limit`. */
+  private idsContaining(column: (typeof SUBSTRING_COLUMNS)[number][0], text: string, limit: number): number[] {
+    const table = `entity_${column === "entity_type" ? "type" : column}_fts`;
+    // The trigram index answers substrings of three or more characters; shorter ones need a scan.
+    const statement =
+      [...text].length >= 3
+        ? this.sql(`SELECT rowid FROM ${table} WHERE ${table} MATCH ? ORDER BY rowid DESC LIMIT ?`)
+        : this.sql(`SELECT rowid FROM ${table} WHERE ${column} LIKE ? ESCAPE '\\' ORDER BY rowid DESC LIMIT ?`);
+    const needle = [...text].length >= 3 ? ftsPhrase(text) : `%${likeEscape(text)}%`;
+    return statement.pluck().all(needle, limit) as number[];
+  }
+
+  private rankedFts(table: "memory_fts", match: string, limit: number): RankedId[] {
+    return this.sql(
+      `SELECT rowid AS id, -bm25(${table}) AS score FROM ${table} WHERE ${table} MATCH ? ORDER BY rank LIMIT ?`,
     ).all(match, limit) as RankedId[];
-    return rows;
   }
 
   graphCounts(): Promise<GraphCounts> {
@@ -723,7 +733,7 @@ class SqliteStore implements MemoryStore {
       const { where, params } = this.filterSql(filter);
       return this.sql(
         `SELECT rowid AS id, -bm25(memory_fts) AS score FROM memory_fts
-          WHERE memory_fts MATCH ? AND rowid IN (SELECT m.id FROM memories m WHERE ${where})
+          WHERE memory_fts MATCH ? AND +rowid IN (SELECT m.id FROM memories m WHERE ${where})
           ORDER BY rank LIMIT ?`,
       ).all(match, ...params, limit) as RankedId[];
     });
@@ -875,6 +885,13 @@ class SqliteStore implements MemoryStore {
     return state.index;
   }
 
+  async warmUp(space: EmbeddingSpace): Promise<void> {
+    await this.read(() => {
+      this.syncedIndex("memory", space);
+      this.syncedIndex("entity", space);
+    });
+  }
+
   nearest(
     kind: VectorKind,
     space: EmbeddingSpace,
@@ -907,12 +924,12 @@ class SqliteStore implements MemoryStore {
 
   private rescore(code: string, space: EmbeddingSpace, query: Buffer, ids: number[], limit: number): VectorHit[] {
     if (ids.length === 0) return [];
-    const rows = this.sql(
-      `SELECT owner_id AS id, 1 - vec_distance_cosine(embedding, ?) AS similarity FROM vectors
-        WHERE kind = ? AND space_id = ? AND owner_id IN (SELECT value FROM json_each(?))
-        ORDER BY similarity DESC LIMIT ?`,
-    ).all(query, code, space.id, JSON.stringify(ids), limit) as VectorHit[];
-    return rows;
+    // Driven from the candidate list (CROSS JOIN fixes the order) so only those rows are read.
+    return this.sql(
+      `SELECT v.owner_id AS id, 1 - vec_distance_cosine(v.embedding, :query) AS similarity
+        FROM json_each(:ids) AS candidate CROSS JOIN vectors AS v ON v.kind = :kind AND v.owner_id = candidate.value
+        WHERE +v.space_id = :space ORDER BY similarity DESC LIMIT :limit`,
+    ).all({ query, ids: JSON.stringify(ids), kind: code, space: space.id, limit }) as VectorHit[];
   }
 
   vectorCounts(kind: VectorKind, space: EmbeddingSpace | undefined): Promise<VectorCounts> {
@@ -949,12 +966,7 @@ class SqliteStore implements MemoryStore {
           counts.entities++;
           const added = this.insertObservations(id, entity.observations, at);
           counts.observations += added.length;
-          this.sql("INSERT INTO entity_fts(rowid, name, entity_type, observations) VALUES (?, ?, ?, ?)").run(
-            id,
-            entity.name,
-            entity.entityType,
-            added.join("\n"),
-          );
+          this.indexEntity(id, { name: entity.name, entityType: entity.entityType, observations: added });
         } else {
           const added = this.insertObservations(id, entity.observations, at);
           counts.observations += added.length;
@@ -972,6 +984,13 @@ class SqliteStore implements MemoryStore {
     });
   }
 
+  async optimize(): Promise<void> {
+    // Merging each full-text index into one segment makes lookups of common trigrams several times faster.
+    for (const table of [...ENTITY_FTS, "memory_fts"])
+      this.db.exec(`INSERT INTO ${table}(${table}) VALUES ('optimize')`);
+    this.db.pragma("optimize");
+  }
+
   async getMeta(key: string): Promise<string | undefined> {
     return this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined;
   }
@@ -983,6 +1002,12 @@ class SqliteStore implements MemoryStore {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      this.db.pragma("optimize");
+    } catch {
+      // Statistics are an optimisation; closing matters more.
+    }
+    this.db.close();
   }
 }

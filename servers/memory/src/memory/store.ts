@@ -1,3 +1,4 @@
+import { queryTerms } from "./text.js";
 import type {
   AddedObservations,
   EmbeddingSpace,
@@ -119,6 +120,8 @@ export interface MemoryStore {
   vectorsByHash(space: EmbeddingSpace, hashes: string[]): Promise<Map<string, Float32Array>>;
   /** Writes vectors; skips items deleted or changed (revision moved on) since they were read. */
   putVectors(space: EmbeddingSpace, vectors: StoredVector[]): Promise<number>;
+  /** Loads what vector search needs into memory, so the first search is as fast as the rest. */
+  warmUp(space: EmbeddingSpace): Promise<void>;
   /** Nearest items by cosine similarity, optionally only among `candidates`. */
   nearest(
     kind: VectorKind,
@@ -133,6 +136,8 @@ export interface MemoryStore {
 
   // Bulk and bookkeeping.
   importBatch(batch: ImportBatch): Promise<ImportedCounts>;
+  /** Compacts search indexes and refreshes planner statistics (after a bulk import). */
+  optimize(): Promise<void>;
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
   close(): Promise<void>;
@@ -164,4 +169,61 @@ export function mergeMetadata(base: Record<string, unknown>, patch: Record<strin
     else out[key] = value;
   }
   return out;
+}
+
+/** Where a substring match was found, most telling first, with its score. */
+export const SUBSTRING_COLUMNS = [
+  ["name", 3],
+  ["entity_type", 2],
+  ["observations", 1],
+] as const;
+
+/**
+ * Substring matches ranked name > type > observation, newest first within each, reading at most
+ * `limit` ids per column: the cost depends on the page size, not on how many entities match.
+ */
+export function rankSubstringMatches(
+  limit: number,
+  idsIn: (column: (typeof SUBSTRING_COLUMNS)[number][0], want: number) => number[],
+): RankedId[] {
+  const found = new Map<number, number>();
+  for (const [column, score] of SUBSTRING_COLUMNS) {
+    if (found.size >= limit) break;
+    for (const id of idsIn(column, limit + found.size)) if (!found.has(id)) found.set(id, score);
+  }
+  return [...found].slice(0, limit).map(([id, score]) => ({ id, score }));
+}
+
+/** Most entities read per query word: a word in more entities than this tells little anyway. */
+export const WORD_MATCH_CAP = 2000;
+
+/** The words of a query worth a separate search (three characters or more, not the whole query). */
+export function searchWords(query: string): string[] {
+  const trimmed = query.trim().toLowerCase();
+  const words = queryTerms(trimmed).filter((t) => [...t].length >= 3);
+  return words.length === 1 && words[0] === trimmed ? [] : words;
+}
+
+/**
+ * Entities containing some of the words, scored by the sum of each matched word's rarity
+ * (log(1 + N / matches), an IDF), newest first on ties. Each word reads at most
+ * {@link WORD_MATCH_CAP} ids, so common words cannot make a search slow.
+ */
+export function rankWordMatches(
+  words: string[],
+  newestId: number,
+  limit: number,
+  idsWith: (word: string, cap: number) => number[],
+): RankedId[] {
+  const scores = new Map<number, number>();
+  for (const word of words) {
+    const ids = idsWith(word, WORD_MATCH_CAP);
+    if (ids.length === 0) continue;
+    const weight = Math.log(1 + Math.max(newestId, ids.length) / ids.length);
+    for (const id of ids) scores.set(id, (scores.get(id) ?? 0) + weight);
+  }
+  return [...scores]
+    .sort((a, b) => b[1] - a[1] || b[0] - a[0])
+    .slice(0, limit)
+    .map(([id, score]) => ({ id, score }));
 }
