@@ -385,6 +385,23 @@ describe("browser over stdio", () => {
     expect(broken.text).toMatch(/invalid_argument/);
   });
 
+  it("reports progress while loading and stops when the call is cancelled", async () => {
+    const progress: string[] = [];
+    await client.callTool({ name: "navigate", arguments: { url: `${world.site.origin}/console` } }, undefined, {
+      onprogress: (p) => progress.push(p.message ?? ""),
+    });
+    expect(progress).toEqual([expect.stringContaining("Loading"), "Loaded; reading the page"]);
+    const controller = new AbortController();
+    const pending = client.callTool({ name: "navigate", arguments: { url: `${world.site.origin}/hang` } }, undefined, {
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 300);
+    await expect(pending).rejects.toThrow(/abort/i);
+    // The session is free again: the next call is answered.
+    const next = await call(client, "navigate", { url: `${world.site.origin}/` });
+    expect(next.isError, next.text).toBe(false);
+  });
+
   it("validates every input and never takes launch options from a tool", async () => {
     const launch = await call(client, "navigate", {
       url: `${world.site.origin}/`,

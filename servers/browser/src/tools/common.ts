@@ -32,6 +32,12 @@ export class BrowserService {
   get timeouts(): { action: number; navigation: number } {
     return { action: this.deps.config.actionTimeoutMs, navigation: this.deps.config.navigationTimeoutMs };
   }
+
+  /** Upper bounds for whole calls: reads, actions (which may set off a page load) and page loads. */
+  get limits(): { read: number; action: number; navigation: number } {
+    const { action, navigation } = this.timeouts;
+    return { read: action * 3, action: action * 3 + navigation, navigation: navigation + action * 2 };
+  }
 }
 
 export const refSchema = z
@@ -58,25 +64,21 @@ export const dialogSchema = z
   .optional()
   .describe("How to answer a confirm/prompt dialog this action opens (default: alerts accepted, confirms dismissed)");
 
+/** Time a first call may spend starting the browser, on top of its own work. */
+const LAUNCH_ALLOWANCE_MS = 30_000;
+
 /**
  * Runs a tool's work on the session's current tab, one call at a time, turning the browser's
- * failures into errors that say what to do.
+ * failures into errors that say what to do. `limitMs` bounds the whole call (every step inside
+ * has its own, shorter timeout; this is the backstop).
  */
 export async function withTab<T>(
   service: BrowserService,
   ctx: ToolContext,
   work: (tab: Tab, session: BrowserSession) => Promise<T>,
+  limitMs = service.limits.read,
 ): Promise<T> {
-  const session = service.sessionFor(ctx);
-  return session.exclusive(async () => {
-    if (ctx.signal.aborted) throw new ToolError("cancelled", "The call was cancelled before it started.");
-    try {
-      const tab = await abortable(session.currentTab(), ctx.signal);
-      return await abortable(work(tab, session), ctx.signal);
-    } catch (error) {
-      throw translate(error, ctx);
-    }
-  });
+  return withSession(service, ctx, async (session) => work(await session.currentTab(), session), limitMs);
 }
 
 /** Like withTab, for tools that manage the session itself (tabs, close). */
@@ -84,12 +86,21 @@ export async function withSession<T>(
   service: BrowserService,
   ctx: ToolContext,
   work: (session: BrowserSession) => Promise<T>,
+  limitMs = service.limits.read,
 ): Promise<T> {
   const session = service.sessionFor(ctx);
   return session.exclusive(async () => {
+    if (ctx.signal.aborted) throw new ToolError("cancelled", "The call was cancelled before it started.");
+    const deadline = AbortSignal.timeout(limitMs + (session.isRunning ? 0 : LAUNCH_ALLOWANCE_MS));
+    const signal = AbortSignal.any([ctx.signal, deadline]);
     try {
-      return await abortable(work(session), ctx.signal);
+      return await abortable(work(session), signal);
     } catch (error) {
+      if (deadline.aborted && !ctx.signal.aborted) {
+        throw new ToolError("timeout", `The browser did not finish within ${Math.round(limitMs / 1000)} s.`, {
+          hint: "The page may be stuck; take a snapshot, or close the browser with close and start again.",
+        });
+      }
       throw translate(error, ctx);
     }
   });

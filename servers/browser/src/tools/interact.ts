@@ -227,16 +227,21 @@ export function interactionTools(service: BrowserService): Tool[] {
       session: BrowserSession,
     ) => Promise<{ verb: string; run: () => Promise<void> }>,
   ) =>
-    withTab(service, ctx, async (tab, session) => {
-      const target = await tab.resolveTarget(requireTarget(args, tool));
-      try {
-        const { verb, run } = await perform(tab, target.element, target.label, session);
-        const report = await act(tab, session, ctx, verb, run);
-        return { data: report, untrusted: true };
-      } finally {
-        await target.element.dispose().catch(() => undefined);
-      }
-    });
+    withTab(
+      service,
+      ctx,
+      async (tab, session) => {
+        const target = await tab.resolveTarget(requireTarget(args, tool));
+        try {
+          const { verb, run } = await perform(tab, target.element, target.label, session);
+          const report = await act(tab, session, ctx, verb, run);
+          return { data: report, untrusted: true };
+        } finally {
+          await target.element.dispose().catch(() => undefined);
+        }
+      },
+      service.limits.action,
+    );
 
   const click = defineTool({
     name: "click",
@@ -342,30 +347,35 @@ export function interactionTools(service: BrowserService): Tool[] {
     output: actionOutput,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     async handler({ fields }, ctx) {
-      return withTab(service, ctx, async (tab, session) => {
-        const resolved: Array<{ field: (typeof fields)[number]; target: ResolvedTarget; kind: FieldKind }> = [];
-        try {
-          for (const [index, field] of fields.entries()) {
-            const target = await tab.resolveTarget(requireTarget(field, `fields[${index}]`));
-            resolved.push({ field, target, kind: await fieldKind(target.element) });
+      return withTab(
+        service,
+        ctx,
+        async (tab, session) => {
+          const resolved: Array<{ field: (typeof fields)[number]; target: ResolvedTarget; kind: FieldKind }> = [];
+          try {
+            for (const [index, field] of fields.entries()) {
+              const target = await tab.resolveTarget(requireTarget(field, `fields[${index}]`));
+              resolved.push({ field, target, kind: await fieldKind(target.element) });
+            }
+            for (const { field, target, kind } of resolved) checkFieldValue(field.value, kind, target.label);
+            const report = await act(
+              tab,
+              session,
+              ctx,
+              `Filled ${fields.length} field${fields.length === 1 ? "" : "s"}`,
+              async () => {
+                for (const { field, target, kind } of resolved) {
+                  await fillOne(tab, target.element, target.label, kind, field.value, ctx.signal);
+                }
+              },
+            );
+            return { data: report, untrusted: true };
+          } finally {
+            for (const { target } of resolved) await target.element.dispose().catch(() => undefined);
           }
-          for (const { field, target, kind } of resolved) checkFieldValue(field.value, kind, target.label);
-          const report = await act(
-            tab,
-            session,
-            ctx,
-            `Filled ${fields.length} field${fields.length === 1 ? "" : "s"}`,
-            async () => {
-              for (const { field, target, kind } of resolved) {
-                await fillOne(tab, target.element, target.label, kind, field.value, ctx.signal);
-              }
-            },
-          );
-          return { data: report, untrusted: true };
-        } finally {
-          for (const { target } of resolved) await target.element.dispose().catch(() => undefined);
-        }
-      });
+        },
+        service.limits.action,
+      );
     },
     render: renderAction,
   });
@@ -410,35 +420,45 @@ export function interactionTools(service: BrowserService): Tool[] {
       const parts = args.key.split("+").map((p) => p.trim());
       const key = parts.pop() || "+";
       const modifiers = parts.map((m) => normalizeModifier(m));
-      return withTab(service, ctx, async (tab, session) => {
-        const target =
-          args.ref !== undefined || args.selector !== undefined
-            ? await tab.resolveTarget(requireTarget(args, "press_key"))
-            : undefined;
-        try {
-          if (target) await target.element.focus();
-          const report = await act(tab, session, ctx, `Pressed ${args.key}${target ? ` in ${target.label}` : ""}`, () =>
-            withDialogAnswer(tab, args.dialog, () =>
-              holdModifiers(tab, modifiers, async () => {
-                try {
-                  await tab.page.keyboard.press(key as KeyInput);
-                } catch (error) {
-                  if (/Unknown key/i.test(String((error as Error).message))) {
-                    throw new ToolError("invalid_argument", `${JSON.stringify(key)} is not a key name.`, {
-                      hint: 'Use KeyboardEvent.key names: "Enter", "Escape", "Tab", "ArrowLeft", "a", "Control+A".',
-                      details: { argument: "key" },
-                    });
-                  }
-                  throw error;
-                }
-              }),
-            ),
-          );
-          return { data: report, untrusted: true };
-        } finally {
-          await target?.element.dispose().catch(() => undefined);
-        }
-      });
+      return withTab(
+        service,
+        ctx,
+        async (tab, session) => {
+          const target =
+            args.ref !== undefined || args.selector !== undefined
+              ? await tab.resolveTarget(requireTarget(args, "press_key"))
+              : undefined;
+          try {
+            if (target) await target.element.focus();
+            const report = await act(
+              tab,
+              session,
+              ctx,
+              `Pressed ${args.key}${target ? ` in ${target.label}` : ""}`,
+              () =>
+                withDialogAnswer(tab, args.dialog, () =>
+                  holdModifiers(tab, modifiers, async () => {
+                    try {
+                      await tab.page.keyboard.press(key as KeyInput);
+                    } catch (error) {
+                      if (/Unknown key/i.test(String((error as Error).message))) {
+                        throw new ToolError("invalid_argument", `${JSON.stringify(key)} is not a key name.`, {
+                          hint: 'Use KeyboardEvent.key names: "Enter", "Escape", "Tab", "ArrowLeft", "a", "Control+A".',
+                          details: { argument: "key" },
+                        });
+                      }
+                      throw error;
+                    }
+                  }),
+                ),
+            );
+            return { data: report, untrusted: true };
+          } finally {
+            await target?.element.dispose().catch(() => undefined);
+          }
+        },
+        service.limits.action,
+      );
     },
     render: renderAction,
   });

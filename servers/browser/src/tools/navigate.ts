@@ -131,18 +131,26 @@ export function navigationTools(service: BrowserService): Tool[] {
         });
       }
       const timeout = Math.min(timeoutMs ?? service.timeouts.navigation, service.timeouts.navigation);
-      return withTab(service, ctx, async (tab) => {
-        const mark = tab.network.lastSeq;
-        let response: HTTPResponse | null;
-        try {
-          response = await tab.page.goto(url, { waitUntil: LIFECYCLE[waitUntil], timeout });
-        } catch (error) {
-          throw loadFailure(error, tab, mark, url, waitUntil);
-        }
-        checkProxyAnswer(response, url);
-        const data = await describePage(tab, response?.status());
-        return { data, untrusted: true };
-      });
+      if (!service.sessionFor(ctx).isRunning) await ctx.progress(0, 3, "Starting the browser");
+      return withTab(
+        service,
+        ctx,
+        async (tab) => {
+          await ctx.progress(1, 3, `Loading ${url}`);
+          const mark = tab.network.lastSeq;
+          let response: HTTPResponse | null;
+          try {
+            response = await tab.page.goto(url, { waitUntil: LIFECYCLE[waitUntil], timeout });
+          } catch (error) {
+            throw loadFailure(error, tab, mark, url, waitUntil);
+          }
+          checkProxyAnswer(response, url);
+          await ctx.progress(2, 3, "Loaded; reading the page");
+          const data = await describePage(tab, response?.status());
+          return { data, untrusted: true };
+        },
+        service.limits.navigation,
+      );
     },
     render: renderPage("Opened"),
   });
@@ -156,24 +164,29 @@ export function navigationTools(service: BrowserService): Tool[] {
       output: pageOutput,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
       async handler({ waitUntil }, ctx: ToolContext) {
-        return withTab(service, ctx, async (tab) => {
-          const mark = tab.network.lastSeq;
-          const before = tab.page.url();
-          let response: HTTPResponse | null;
-          try {
-            const options = { waitUntil: LIFECYCLE[waitUntil], timeout: service.timeouts.navigation };
-            response = direction === "back" ? await tab.page.goBack(options) : await tab.page.goForward(options);
-          } catch (error) {
-            if (/History entry to navigate to not found/i.test(String((error as Error).message))) {
+        return withTab(
+          service,
+          ctx,
+          async (tab) => {
+            const mark = tab.network.lastSeq;
+            const before = tab.page.url();
+            let response: HTTPResponse | null;
+            try {
+              const options = { waitUntil: LIFECYCLE[waitUntil], timeout: service.timeouts.navigation };
+              response = direction === "back" ? await tab.page.goBack(options) : await tab.page.goForward(options);
+            } catch (error) {
+              if (/History entry to navigate to not found/i.test(String((error as Error).message))) {
+                throw new ToolError("not_found", `There is no page to go ${direction} to in this tab.`);
+              }
+              throw loadFailure(error, tab, mark, "the page", waitUntil);
+            }
+            if (!response && tab.page.url() === before) {
               throw new ToolError("not_found", `There is no page to go ${direction} to in this tab.`);
             }
-            throw loadFailure(error, tab, mark, "the page", waitUntil);
-          }
-          if (!response && tab.page.url() === before) {
-            throw new ToolError("not_found", `There is no page to go ${direction} to in this tab.`);
-          }
-          return { data: await describePage(tab, response?.status()), untrusted: true };
-        });
+            return { data: await describePage(tab, response?.status()), untrusted: true };
+          },
+          service.limits.navigation,
+        );
       },
       render: renderPage(direction === "back" ? "Went back to" : "Went forward to"),
     });

@@ -39,7 +39,7 @@ export function readTools(service: BrowserService): Tool[] {
         const head = [
           `# ${sanitizeText(page.title || "(untitled)")}`,
           `Source: ${tab.page.url()}${target ? ` — ${target.label}` : ""}`,
-          ...(page.byline ? [`By: ${sanitizeText(page.byline)}`] : []),
+          ...(page.byline ? [`By: ${sanitizeText(page.byline.replace(/^\s*by\s+/i, ""))}`] : []),
           ...(page.siteName ? [`Site: ${sanitizeText(page.siteName)}`] : []),
           ...(!page.article && args.mode === "article" && !target
             ? ["(No main article found; showing the whole visible page.)"]
@@ -98,59 +98,64 @@ export function readTools(service: BrowserService): Tool[] {
         });
       }
       const timeout = args.timeoutMs ?? service.timeouts.action;
-      return withTab(service, ctx, async (tab) => {
-        const started = Date.now();
-        if (args.timeMs !== undefined) {
-          await sleep(args.timeMs, ctx.signal);
-          return { text: `Waited ${args.timeMs} ms.` };
-        }
-        if (args.selector !== undefined) {
-          try {
-            await tab.page.waitForSelector(args.selector, {
-              timeout,
-              signal: ctx.signal,
-              ...(args.state === "visible" ? { visible: true } : args.state === "hidden" ? { hidden: true } : {}),
-            });
-          } catch (error) {
-            if ((error as Error).name === "TimeoutError") {
-              throw new ToolError(
-                "timeout",
-                `No element matching ${JSON.stringify(args.selector)} became ${args.state} within ${timeout} ms.`,
-              );
-            }
-            if (/is not a valid selector|Unexpected token|failed to parse/i.test(String((error as Error).message))) {
-              throw new ToolError("invalid_argument", `${JSON.stringify(args.selector)} is not a valid selector.`, {
-                details: { argument: "selector" },
-              });
-            }
-            throw error;
+      return withTab(
+        service,
+        ctx,
+        async (tab) => {
+          const started = Date.now();
+          if (args.timeMs !== undefined) {
+            await sleep(args.timeMs, ctx.signal);
+            return { text: `Waited ${args.timeMs} ms.` };
           }
-          return {
-            text: `An element matching ${JSON.stringify(args.selector)} is ${args.state} (after ${Date.now() - started} ms).`,
-          };
-        }
-        const wanted = (args.text ?? args.textGone) as string;
-        const appear = args.text !== undefined;
-        const needle = wanted.toLowerCase();
-        while (Date.now() - started < timeout) {
-          if (ctx.signal.aborted) throw new ToolError("cancelled", "The wait was cancelled.");
-          const found = await pageContains(tab.page.frames(), needle);
-          if (found === appear) {
+          if (args.selector !== undefined) {
+            try {
+              await tab.page.waitForSelector(args.selector, {
+                timeout,
+                signal: ctx.signal,
+                ...(args.state === "visible" ? { visible: true } : args.state === "hidden" ? { hidden: true } : {}),
+              });
+            } catch (error) {
+              if ((error as Error).name === "TimeoutError") {
+                throw new ToolError(
+                  "timeout",
+                  `No element matching ${JSON.stringify(args.selector)} became ${args.state} within ${timeout} ms.`,
+                );
+              }
+              if (/is not a valid selector|Unexpected token|failed to parse/i.test(String((error as Error).message))) {
+                throw new ToolError("invalid_argument", `${JSON.stringify(args.selector)} is not a valid selector.`, {
+                  details: { argument: "selector" },
+                });
+              }
+              throw error;
+            }
             return {
-              text: `${JSON.stringify(wanted)} ${appear ? "is on the page" : "is gone from the page"} (after ${Date.now() - started} ms).`,
-              untrusted: true,
+              text: `An element matching ${JSON.stringify(args.selector)} is ${args.state} (after ${Date.now() - started} ms).`,
             };
           }
-          await sleep(100, ctx.signal);
-        }
-        throw new ToolError(
-          "timeout",
-          `${JSON.stringify(wanted)} did not ${appear ? "appear" : "disappear"} within ${timeout} ms.`,
-          {
-            hint: "Take a snapshot to see what the page shows.",
-          },
-        );
-      });
+          const wanted = (args.text ?? args.textGone) as string;
+          const appear = args.text !== undefined;
+          const needle = wanted.toLowerCase();
+          while (Date.now() - started < timeout) {
+            if (ctx.signal.aborted) throw new ToolError("cancelled", "The wait was cancelled.");
+            const found = await pageContains(tab.page.frames(), needle);
+            if (found === appear) {
+              return {
+                text: `${JSON.stringify(wanted)} ${appear ? "is on the page" : "is gone from the page"} (after ${Date.now() - started} ms).`,
+                untrusted: true,
+              };
+            }
+            await sleep(100, ctx.signal);
+          }
+          throw new ToolError(
+            "timeout",
+            `${JSON.stringify(wanted)} did not ${appear ? "appear" : "disappear"} within ${timeout} ms.`,
+            {
+              hint: "Take a snapshot to see what the page shows.",
+            },
+          );
+        },
+        Math.max(timeout, args.timeMs ?? 0) + service.timeouts.action,
+      );
     },
   });
 

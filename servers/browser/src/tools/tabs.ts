@@ -51,45 +51,50 @@ export function sessionTools(service: BrowserService): Tool[] {
           });
         }
       }
-      return withSession(service, ctx, async (session) => {
-        switch (action) {
-          case "list":
-            if (!session.isRunning) return listTabs(session, "The browser is not open yet; navigate opens it.");
-            return listTabs(session, `${session.tabs.size} tab(s).`);
-          case "new": {
-            const tab = await session.newTab();
-            if (target) {
-              await tab.page.goto(target, { timeout: service.timeouts.navigation }).catch((error: unknown) => {
-                const reason = tab.blockReason(0);
-                throw new ToolError(
-                  reason ? "permission_denied" : "upstream_error",
-                  reason ?? `Loading ${target} failed: ${String((error as Error).message).split("\n")[0]}`,
-                );
-              });
+      return withSession(
+        service,
+        ctx,
+        async (session) => {
+          switch (action) {
+            case "list":
+              if (!session.isRunning) return listTabs(session, "The browser is not open yet; navigate opens it.");
+              return listTabs(session, `${session.tabs.size} tab(s).`);
+            case "new": {
+              const tab = await session.newTab();
+              if (target) {
+                await tab.page.goto(target, { timeout: service.timeouts.navigation }).catch((error: unknown) => {
+                  const reason = tab.blockReason(0);
+                  throw new ToolError(
+                    reason ? "permission_denied" : "upstream_error",
+                    reason ?? `Loading ${target} failed: ${String((error as Error).message).split("\n")[0]}`,
+                  );
+                });
+              }
+              return listTabs(
+                session,
+                `Opened tab ${tab.id}${target ? ` at ${tab.page.url()}` : ""}; it is now current.`,
+              );
             }
-            return listTabs(
-              session,
-              `Opened tab ${tab.id}${target ? ` at ${tab.page.url()}` : ""}; it is now current.`,
-            );
+            case "select": {
+              if (!tabId)
+                throw new ToolError("invalid_argument", "select needs tabId.", { details: { argument: "tabId" } });
+              if (!session.select(tabId)) throw unknownTab(tabId);
+              await session.current?.page.bringToFront().catch(() => undefined);
+              return listTabs(session, `Tab ${tabId} is now current.`);
+            }
+            case "close": {
+              const id = tabId ?? session.current?.id;
+              if (!id) throw new ToolError("not_found", "There is no tab to close.");
+              if (!(await session.closeTab(id))) throw unknownTab(id);
+              return listTabs(
+                session,
+                `Closed tab ${id}.${session.current ? ` Tab ${session.current.id} is now current.` : " No tabs are left; navigate opens a new one."}`,
+              );
+            }
           }
-          case "select": {
-            if (!tabId)
-              throw new ToolError("invalid_argument", "select needs tabId.", { details: { argument: "tabId" } });
-            if (!session.select(tabId)) throw unknownTab(tabId);
-            await session.current?.page.bringToFront().catch(() => undefined);
-            return listTabs(session, `Tab ${tabId} is now current.`);
-          }
-          case "close": {
-            const id = tabId ?? session.current?.id;
-            if (!id) throw new ToolError("not_found", "There is no tab to close.");
-            if (!(await session.closeTab(id))) throw unknownTab(id);
-            return listTabs(
-              session,
-              `Closed tab ${id}.${session.current ? ` Tab ${session.current.id} is now current.` : " No tabs are left; navigate opens a new one."}`,
-            );
-          }
-        }
-      });
+        },
+        service.limits.navigation,
+      );
     },
     render: ({ tabs: list, message }) =>
       [message, ...list.map((t) => `${t.current ? "*" : " "} ${t.id} ${JSON.stringify(t.title)} ${t.url}`)].join("\n"),
