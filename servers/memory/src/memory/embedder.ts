@@ -56,6 +56,11 @@ export class Embedder {
     return this.options.baseURL ?? "https://api.openai.com/v1";
   }
 
+  /** Loads the client library ahead of the first request. */
+  async preload(): Promise<void> {
+    await this.openai();
+  }
+
   private async openai(): Promise<OpenAI> {
     this.client ??= import("openai").then(
       ({ default: OpenAIClient }) =>

@@ -89,6 +89,8 @@ export interface ImportOutcome {
 const SEMANTIC_WEIGHT = 0.7;
 /** Reciprocal-rank fusion constant (the usual 60). */
 const RRF_K = 60;
+/** The fused score of an entity ranked first by all three searches (substring ×2, words, meaning). */
+const MAX_FUSED = (2 + 1 + 1) / RRF_K;
 const QUERY_CACHE_SIZE = 256;
 const IMPORT_BATCH = 500;
 const SWEEP_RETRY_MS = 30_000;
@@ -265,7 +267,7 @@ export class MemoryService {
       if (!entity) continue;
       ranked.push({
         entity,
-        score: round(entry.score * RRF_K),
+        score: round(entry.score / MAX_FUSED),
         matchedBy: entry.matchedBy,
         ...(entry.similarity !== undefined ? { similarity: entry.similarity } : {}),
       });
@@ -550,11 +552,15 @@ export class MemoryService {
 
   private async runSweeps(delayMs: number): Promise<void> {
     if (delayMs > 0) await sleep(delayMs, this.closing.signal);
-    if (this.space && !this.warmed) {
+    if (!this.warmed) {
       this.warmed = true;
-      await this.store
-        .warmUp(this.space)
-        .catch((error: unknown) => this.log.warn("vector index warm-up failed", { error }));
+      // Load the client and the vector index now rather than in the first call that needs them.
+      await this.embedder?.preload().catch(() => undefined);
+      if (this.space) {
+        await this.store
+          .warmUp(this.space)
+          .catch((error: unknown) => this.log.warn("vector index warm-up failed", { error }));
+      }
     }
     while (this.sweepAgain && !this.closing.signal.aborted) {
       this.sweepAgain = false;

@@ -1,4 +1,4 @@
-import { defineTool, type Tool } from "@portside/shared";
+import { defineTool, sanitizeText, type Tool } from "@portside/shared";
 import { z } from "zod";
 import { decodeCursor, encodeCursor, graphCursorShape, offsetCursorShape } from "../memory/cursor.js";
 import { entityNameSchema, entitySchema, LIMITS, relationSchema } from "../memory/limits.js";
@@ -214,7 +214,7 @@ export function graphTools({ service, graphChanged }: ToolDeps): { read: Tool[];
       matches: z.array(
         z.object({
           name: z.string(),
-          score: z.number(),
+          score: z.number().describe("0–1: how well the searches that found it ranked it"),
           matchedBy: z.array(z.enum(["substring", "words", "meaning"])),
           similarity: z.number().optional(),
         }),
@@ -258,7 +258,7 @@ export function graphTools({ service, graphChanged }: ToolDeps): { read: Tool[];
           entities: fitted.entities,
           relations: fitted.relations,
           matches: shown.map((r) => ({
-            name: fitted.entities[shown.indexOf(r)]?.name ?? r.entity.name,
+            name: sanitizeText(r.entity.name),
             score: r.score,
             matchedBy: r.matchedBy,
             ...(r.similarity !== undefined ? { similarity: r.similarity } : {}),
