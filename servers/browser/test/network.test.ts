@@ -1,5 +1,5 @@
 import http from "node:http";
-import type net from "node:net";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDnsServer } from "../../../test/fixtures/browser/dns-server.ts";
 import { startRecordingProxy, startRecordingSocksProxy } from "../../../test/fixtures/browser/recording-proxy.ts";
@@ -330,6 +330,34 @@ describe("PolicyProxy", () => {
     } finally {
       await proxy.close();
       await upstream.close();
+    }
+  });
+
+  it("survives clients that reset the connection while a target is being checked", async () => {
+    const slow = new NetworkGate(
+      new NetworkPolicy({ allowPrivateHosts: [`slow.example:${origin.port}`] }),
+      new HostResolver({}, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return ["127.0.0.1"];
+      }),
+    );
+    const proxy = new PolicyProxy({ gate: slow, plan: { bypass: [] } });
+    const port = await proxy.listen();
+    try {
+      for (const request of [
+        `CONNECT slow.example:${origin.port} HTTP/1.1\r\nHost: slow.example\r\n\r\n`,
+        `GET http://slow.example:${origin.port}/ HTTP/1.1\r\nHost: slow.example\r\n\r\n`,
+      ]) {
+        const socket = net.connect(port, "127.0.0.1");
+        await new Promise((resolve) => socket.once("connect", resolve));
+        socket.write(request);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        socket.resetAndDestroy();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await tunnelThrough(port, `slow.example:${origin.port}`)).status).toBe(200);
+    } finally {
+      await proxy.close();
     }
   });
 

@@ -77,8 +77,10 @@ export class PolicyProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Every socket the proxy holds: closed with it, and never allowed to crash it with a reset. */
   private track(socket: Duplex): void {
     this.sockets.add(socket);
+    socket.on("error", () => socket.destroy());
     socket.once("close", () => this.sockets.delete(socket));
   }
 
