@@ -136,13 +136,30 @@ export class BrowserSession {
     };
     process.once("exit", killOnExit);
     log.info("browser started", { browser: found.path, source: found.source, sandbox, headless: config.headless });
-    const context = await browser.createBrowserContext({
-      proxyServer: `http://127.0.0.1:${proxyPort}`,
-      proxyBypassList: ["<-loopback>"],
-      downloadBehavior: { policy: "deny" },
-    });
+    let context: BrowserContext;
+    try {
+      context = await browser.createBrowserContext({
+        proxyServer: `http://127.0.0.1:${proxyPort}`,
+        proxyBypassList: ["<-loopback>"],
+        downloadBehavior: { policy: "deny" },
+      });
+    } catch (error) {
+      killOnExit();
+      process.off("exit", killOnExit);
+      await Promise.all([proxy.close(), refusing.close()]);
+      gate.release(refusingPort);
+      gate.release(proxyPort);
+      throw error;
+    }
     context.on("targetcreated", (target: Target) => {
-      this.adopting.set(target, this.adopt(target));
+      this.adopting.set(
+        target,
+        this.adopt(target).catch((error: unknown) => {
+          // A page that closes while it is being set up is simply not a tab.
+          log.debug("a new tab could not be set up", { error });
+          return undefined;
+        }),
+      );
     });
     const state: Running = {
       browser,
