@@ -1,5 +1,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -41,7 +43,9 @@ export async function openStore(config: MemoryConfig): Promise<MemoryStore> {
     }
   }
   const { openSqliteStore } = await import("./memory/sqlite-store.js");
-  const path = config.store ?? defaultStorePath();
+  // Config files pass paths without a shell, so "~/…" arrives unexpanded.
+  const given = config.store?.replace(/^~(?=$|[/\\])/, homedir());
+  const path = resolve(given ?? defaultStorePath());
   try {
     return await openSqliteStore(path);
   } catch (error) {

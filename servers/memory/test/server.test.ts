@@ -319,6 +319,7 @@ describe.each(STORE_KINDS)("memory tools on %s", (kind) => {
       ["store_memory", { content: "x", tags: ["bad tag!"] }, /tags\.0/],
       ["store_memory", { content: "   " }, /blank/],
       ["store_memory", { content: "x", metadata: { big: "y".repeat(5000) } }, /metadata/],
+      ["store_memory", { content: "x", metadata: { constructor: "y" } }, /metadata\.constructor/],
       ["recall", { query: "x", k: 1000 }, /`k`/],
       ["recall", { query: "x", since: "yesterday-ish" }, /since/],
       ["update_memory", { id: 1, tags: ["a"], addTags: ["b"] }, /cannot be combined/],
@@ -327,6 +328,13 @@ describe.each(STORE_KINDS)("memory tools on %s", (kind) => {
       ["import_graph", { path: "relative/file.jsonl" }, /absolute/],
       ["import_graph", { path: "/dev/zero" }, /not a regular file/],
     ];
+    // A __proto__ key is dropped, never merged into any prototype.
+    const sneaky = await call(c, "store_memory", {
+      content: "proto",
+      metadata: JSON.parse('{"__proto__": {"polluted": true}}'),
+    });
+    expect(data(sneaky)).toMatchObject({ memory: { metadata: {} } });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     for (const [tool, args, pattern] of cases) {
       const result = await call(c, tool, args);
       expect(result.isError, `${tool} ${JSON.stringify(args).slice(0, 60)}`).toBe(true);

@@ -1,8 +1,13 @@
-import { createLogger } from "@portside/shared";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger, ToolError } from "@portside/shared";
+import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type EmbeddingsServer, startEmbeddingsServer } from "../../../test/fixtures/memory/embedder.ts";
 import { Embedder } from "../src/memory/embedder.ts";
 import { MemoryService } from "../src/memory/service.ts";
+import { openSqliteStore } from "../src/memory/sqlite-store.ts";
 import { type OpenedStore, openTestStore, STORE_KINDS } from "./support/stores.ts";
 
 let server: EmbeddingsServer;
@@ -238,5 +243,33 @@ describe.each(STORE_KINDS)("memory service on %s", (kind) => {
     expect(alice?.observations).toEqual(["Alice likes tea"]);
     const id = await remember(`remember ${sneaky}`);
     expect((await service.getMemories([id]))[0]?.content).toBe("remember Alice likes tea");
+  });
+});
+
+describe("memory service on a busy SQLite store", () => {
+  it("answers `unavailable` when another process holds the write lock too long, and works once it lets go", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "memory-busy-"));
+    const path = join(dir, "memory.db");
+    const service = new MemoryService({
+      store: await openSqliteStore(path, { busyTimeoutMs: 50 }),
+      embedder: undefined,
+      minSimilarity: 0.25,
+      log,
+    });
+    const other = new Database(path);
+    try {
+      other.exec("BEGIN IMMEDIATE");
+      const error = await service
+        .createEntities([{ name: "A", entityType: "t", observations: [] }])
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ToolError);
+      expect((error as ToolError).code).toBe("unavailable");
+      other.exec("ROLLBACK");
+      expect(await service.createEntities([{ name: "A", entityType: "t", observations: [] }])).toHaveLength(1);
+    } finally {
+      other.close();
+      await service.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

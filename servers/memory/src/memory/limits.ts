@@ -46,8 +46,16 @@ export const tagSchema = z
   .max(LIMITS.tag, `a tag must be at most ${LIMITS.tag} characters`)
   .regex(TAG, "a tag is letters, digits and _ - : . / (starting with a letter or digit), e.g. project:atlas");
 
+const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
 export const metadataSchema = z
-  .record(z.string().max(100), z.unknown())
+  .record(
+    z
+      .string()
+      .max(100)
+      .refine((key) => !RESERVED_KEYS.has(key), "metadata keys __proto__, constructor and prototype are reserved"),
+    z.unknown(),
+  )
   .refine((m) => JSON.stringify(m).length <= LIMITS.metadataChars, {
     message: `metadata must serialise to at most ${LIMITS.metadataChars} characters of JSON`,
   });

@@ -119,7 +119,7 @@ export class MemoryService {
   private readonly closing = new AbortController();
 
   constructor(options: ServiceOptions) {
-    this.store = options.store;
+    this.store = guardStore(options.store);
     this.embedder = options.store.supportsVectors ? options.embedder : undefined;
     this.log = options.log;
     this.minSimilarity = options.minSimilarity;
@@ -658,6 +658,66 @@ export class MemoryService {
     this.closing.abort();
     await this.sweeping?.catch(() => undefined);
     await this.store.close();
+  }
+}
+
+/** The store, with its transient failures turned into errors that say what to do. */
+function guardStore(store: MemoryStore): MemoryStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        return result instanceof Promise
+          ? result.catch((error: unknown) => Promise.reject(storeFailure(error)))
+          : result;
+      };
+    },
+  });
+}
+
+function storeFailure(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  switch (code) {
+    case "SQLITE_BUSY":
+    case "SQLITE_LOCKED":
+      return new ToolError(
+        "unavailable",
+        "The memory store is busy: another process has been writing to it for a while.",
+        {
+          hint: "Try again in a moment.",
+          cause: error,
+        },
+      );
+    case "SQLITE_FULL":
+      return new ToolError("unavailable", "The disk that holds the memory store is full.", { cause: error });
+    case "SQLITE_READONLY":
+      return new ToolError("permission_denied", "The memory store file is read-only for this server.", {
+        hint: "Check the file's permissions, or point --store at a writable file.",
+        cause: error,
+      });
+    case "ECONNREFUSED":
+    case "ECONNRESET":
+    case "ENOTFOUND":
+    case "ETIMEDOUT":
+    case "57P01":
+    case "57P03":
+    case "08001":
+    case "08006":
+    case "53300":
+      return new ToolError("unavailable", "The PostgreSQL database behind the memory cannot be reached right now.", {
+        hint: "Try again shortly; if it persists, the operator should check the database.",
+        cause: error,
+      });
+    case "40001":
+    case "40P01":
+      return new ToolError("conflict", "A concurrent change to the same memory got in the way.", {
+        hint: "Try the call again.",
+        cause: error,
+      });
+    default:
+      return error;
   }
 }
 
