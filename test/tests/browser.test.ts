@@ -467,6 +467,7 @@ describe("browser over stdio", () => {
       await call(client, "wait_for", { text: "worker-fetch" });
       await call(client, "wait_for", { text: "ws-public-looking" });
       await call(client, "wait_for", { text: "ws-allowed" });
+      await call(client, "wait_for", { text: "service-worker: registered" });
       await call(client, "wait_for", { timeMs: 500 });
       const page = (await call(client, "snapshot")).text;
       expect(page).toContain("- fetch-allowed: ok");
@@ -481,7 +482,17 @@ describe("browser over stdio", () => {
         expect(page).toContain(`- ${attempt}: refused`);
       }
       expect(page).not.toContain("LEAKED");
-      const blocked = (await call(client, "network_requests", { filter: "blocked", limit: 100 })).text;
+      // The service worker installs (and tries its fetch) after the page is done: wait for it.
+      let blocked = "";
+      await expect
+        .poll(
+          async () => {
+            blocked = (await call(client, "network_requests", { filter: "blocked", limit: 100 })).text;
+            return blocked;
+          },
+          { timeout: 10_000 },
+        )
+        .toContain("/from-service-worker");
       for (const target of [
         "http://10.0.0.1/pixel.gif (image)",
         `http://${PUBLIC_LOOKING}:${world.site.port}/from-script.js (script)`,
@@ -490,6 +501,7 @@ describe("browser over stdio", () => {
         `http://${PUBLIC_LOOKING}:${world.site.port}/from-beacon (ping)`,
         `http://${PUBLIC_LOOKING}:${world.site.port}/from-worker (fetch)`,
         `CONNECT ${PUBLIC_LOOKING}:${world.site.port} (connection)`,
+        `GET http://${PUBLIC_LOOKING}:${world.site.port}/from-service-worker (other)`,
       ]) {
         expect(blocked).toContain(target);
       }

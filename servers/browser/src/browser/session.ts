@@ -98,7 +98,7 @@ export class BrowserSession {
       gate,
       plan,
       onEvent: (event) => {
-        if (event.outcome === "blocked") this.current?.recordProxyBlock(event.target, event.message);
+        if (event.outcome === "blocked") this.current?.recordProxyBlock(event.method, event.target, event.message);
         log.debug("proxy refused a connection", { target: event.target, outcome: event.outcome, rule: event.rule });
       },
     });

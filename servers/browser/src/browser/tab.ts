@@ -210,12 +210,12 @@ export class Tab {
   }
 
   /** A refusal from the proxy, shown among this tab's requests. */
-  recordProxyBlock(target: string, message: string): void {
+  recordProxyBlock(method: string, target: string, message: string): void {
     this.network.push((seq) => ({
       seq,
-      method: "CONNECT",
+      method,
       url: target,
-      type: "connection",
+      type: method === "CONNECT" ? "connection" : "other",
       blocked: message,
       source: "proxy",
     }));

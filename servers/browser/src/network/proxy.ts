@@ -6,6 +6,8 @@ import type { NetworkGate } from "./gate.js";
 import { chooseUpstream, openTunnel, type ProxyPlan } from "./upstream.js";
 
 export interface ProxyEvent {
+  /** CONNECT for tunnels, the request method for plain http. */
+  method: string;
   /** `host:port` for tunnels, the URL for plain http. */
   target: string;
   outcome: "blocked" | "failed";
@@ -101,7 +103,13 @@ export class PolicyProxy {
     const label = `${target.host}:${target.port}`;
     const admission = await this.options.gate.admit(target.host, target.port);
     if (!admission.allowed) {
-      this.report({ target: label, outcome: "blocked", rule: admission.rule, message: admission.message });
+      this.report({
+        method: "CONNECT",
+        target: label,
+        outcome: "blocked",
+        rule: admission.rule,
+        message: admission.message,
+      });
       refuseSocket(client, 403, admission.message);
       return;
     }
@@ -111,7 +119,7 @@ export class PolicyProxy {
       remote = await openTunnel(upstream, admission.address, target.port, { timeoutMs: this.timeoutMs });
     } catch (error) {
       const message = (error as Error).message;
-      this.report({ target: label, outcome: "failed", message });
+      this.report({ method: "CONNECT", target: label, outcome: "failed", message });
       refuseSocket(client, 502, message);
       return;
     }
@@ -140,7 +148,13 @@ export class PolicyProxy {
     const port = url.port ? Number(url.port) : 80;
     const admission = await this.options.gate.admit(url.hostname, port);
     if (!admission.allowed) {
-      this.report({ target: url.href, outcome: "blocked", rule: admission.rule, message: admission.message });
+      this.report({
+        method: req.method ?? "GET",
+        target: url.href,
+        outcome: "blocked",
+        rule: admission.rule,
+        message: admission.message,
+      });
       res
         .writeHead(403, { "content-type": "text/plain; charset=utf-8", [PROXY_HEADER]: "blocked" })
         .end(admission.message);
@@ -152,7 +166,7 @@ export class PolicyProxy {
       remote = await openTunnel(upstream, admission.address, port, { timeoutMs: this.timeoutMs });
     } catch (error) {
       const message = (error as Error).message;
-      this.report({ target: url.href, outcome: "failed", message });
+      this.report({ method: req.method ?? "GET", target: url.href, outcome: "failed", message });
       res.writeHead(502, { "content-type": "text/plain; charset=utf-8", [PROXY_HEADER]: "unreachable" }).end(message);
       return;
     }
@@ -201,7 +215,13 @@ export class PolicyProxy {
     const port = url.port ? Number(url.port) : 80;
     const admission = await this.options.gate.admit(url.hostname, port);
     if (!admission.allowed) {
-      this.report({ target: url.href, outcome: "blocked", rule: admission.rule, message: admission.message });
+      this.report({
+        method: req.method ?? "GET",
+        target: url.href,
+        outcome: "blocked",
+        rule: admission.rule,
+        message: admission.message,
+      });
       refuseSocket(client, 403, admission.message);
       return;
     }
@@ -211,7 +231,7 @@ export class PolicyProxy {
       remote = await openTunnel(upstream, admission.address, port, { timeoutMs: this.timeoutMs });
     } catch (error) {
       const message = (error as Error).message;
-      this.report({ target: url.href, outcome: "failed", message });
+      this.report({ method: req.method ?? "GET", target: url.href, outcome: "failed", message });
       refuseSocket(client, 502, message);
       return;
     }
