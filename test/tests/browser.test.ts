@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
 import { readdirSync, readFileSync } from "node:fs";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -7,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DnsServer, startDnsServer } from "../fixtures/browser/dns-server.js";
 import { type RecordingProxy, startRecordingProxy } from "../fixtures/browser/recording-proxy.js";
 import { type Site, startCountingServer, startSite } from "../fixtures/browser/site.js";
-import { type HttpServerProcess, type StdioServer, startHttp, startStdio, structured, textOf } from "../src/harness.js";
+import {
+  type HttpServerProcess,
+  type StdioServer,
+  serverCli,
+  startHttp,
+  startStdio,
+  structured,
+  textOf,
+} from "../src/harness.js";
 
 /**
  * The browser server driven by a real MCP client, against real Chromium and a website served here
@@ -527,6 +536,40 @@ describe("browser over stdio", () => {
     expect(browserProcesses()).toBe(processesBefore);
     await call(client, "navigate", { url: `${world.site.origin}/` });
     expect((await call(client, "evaluate", { function: "() => document.cookie" })).text).toBe('""');
+  });
+
+  it("closes the browser when the client goes away", async () => {
+    await call(client, "snapshot");
+    expect(browserProcesses()).toBe(processesBefore + 1);
+    await server.close();
+    await expect.poll(() => browserProcesses(), { timeout: 10_000 }).toBe(processesBefore);
+  });
+});
+
+describe("browser configuration", () => {
+  it("offers evaluate only when the operator allows it, and starts without a browser running", async () => {
+    const plain = await startStdio("browser", []);
+    try {
+      const { tools } = await plain.client.listTools();
+      expect(tools.map((t) => t.name)).not.toContain("evaluate");
+      expect(tools).toHaveLength(17);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it("refuses bad settings at start-up with one line and exit code 2", () => {
+    for (const [args, message] of [
+      [["--executable-path", "/nonexistent/chrome"], /\/nonexistent\/chrome\) does not exist/],
+      [["--allow-hosts", "http://example.com"], /give a host .* not a URL/],
+      [["--proxy-server", "ftp://proxy.example"], /only http, https and socks5 proxies/],
+      [["--viewport", "big"], /must look like 1280x720/],
+    ] as const) {
+      const result = spawnSync(process.execPath, [serverCli("browser"), ...args], { encoding: "utf8", input: "" });
+      expect(result.status, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    }
   });
 });
 
