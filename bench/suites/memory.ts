@@ -20,7 +20,17 @@ import { fileURLToPath } from "node:url";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { startEmbeddingsServer } from "../../test/fixtures/memory/embedder.ts";
-import { connect, median, percentile, type Row, report, rssMiB, type ServerCommand, time } from "../src/harness.ts";
+import {
+  coldStarts,
+  connect,
+  median,
+  percentile,
+  type Row,
+  report,
+  rssMiB,
+  type ServerCommand,
+  time,
+} from "../src/harness.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const require = createRequire(import.meta.url);
@@ -264,6 +274,27 @@ async function recallAtScale(dir: string): Promise<Row[]> {
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "portside-memory-bench-"));
   try {
+    const cold = await coldStarts(
+      [
+        {
+          label: "portside",
+          command: process.execPath,
+          args: [OURS, "--store", join(dir, "cold.db"), "--no-embeddings"],
+        },
+        {
+          label: "official",
+          command: process.execPath,
+          args: [OFFICIAL],
+          env: { MEMORY_FILE_PATH: join(dir, "cold.jsonl") },
+        },
+      ],
+      7,
+    );
+    report(
+      "memory: cold start (spawn → initialize → tools/list)",
+      ["portside", "official"],
+      [{ metric: "cold start p50", unit: "ms", values: cold.map((samples) => median(samples)) }],
+    );
     const bySize = new Map<number, SizeResult>();
     for (const n of SIZES) bySize.set(n, await graphAtSize(dir, n));
     const rows: Row[] = [];

@@ -51,9 +51,12 @@ export class Embedder {
     return this.options.model;
   }
 
-  /** Where requests go, safe to show. */
+  /** Where requests go, safe to show (any user:password in the URL is left out). */
   get endpoint(): string {
-    return this.options.baseURL ?? "https://api.openai.com/v1";
+    const url = new URL(this.options.baseURL ?? "https://api.openai.com/v1");
+    url.username = "";
+    url.password = "";
+    return url.href.replace(/\/$/, "");
   }
 
   /** Loads the client library ahead of the first request. */
