@@ -311,6 +311,7 @@ describe("memory server, local store and migration", () => {
     });
     try {
       type Status = { vectors?: { entities: { current: number; stale: number; missing: number } } };
+      expect(server.client.getInstructions()).toMatch(/2 items have vectors from another model/);
       const before = await ok<Status>(server.client, "memory_status");
       expect(before.vectors?.entities).toEqual({ current: 0, stale: 2, missing: 0 });
       const progress: number[] = [];

@@ -159,6 +159,10 @@ describe.each(STORE_KINDS)("memory service on %s", (kind) => {
     service = await open({ reopen: true, embedder: newEmbedder("fixture-embed-v2") });
     // Vectors from the old model are not mixed in: until re-embedded, recall is by keyword.
     expect(await service.store.vectorCounts("memory", service.currentSpace())).toMatchObject({ current: 0 });
+    expect(service.staleAtStart()).toBe(4);
+    expect((await service.recall({ query: "beagle", k: 1, filter: {}, mode: "hybrid" })).note).toMatch(
+      /reembed_memories/,
+    );
     const progress: number[] = [];
     const { embedded } = await service.embedPending("stale", { progress: (done) => void progress.push(done) });
     expect(embedded).toBe(4);
@@ -169,6 +173,7 @@ describe.each(STORE_KINDS)("memory service on %s", (kind) => {
       missing: 0,
     });
     expect(service.currentSpace()?.dimensions).toBe(192);
+    expect(service.staleAtStart()).toBe(0);
     const found = await service.recall({ query: "dog", k: 1, filter: {}, mode: "semantic" });
     expect(found.results[0]?.content).toContain("beagle");
   });

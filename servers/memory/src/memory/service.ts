@@ -116,6 +116,7 @@ export class MemoryService {
   private sweepAgain = false;
   private readonly sweepKinds = new Set<VectorKind>();
   private warmed = false;
+  private staleVectors = 0;
   private readonly closing = new AbortController();
 
   constructor(options: ServiceOptions) {
@@ -135,12 +136,22 @@ export class MemoryService {
     if (!this.embedder) return;
     if (dimensions !== undefined) {
       this.space = await this.store.embeddingSpace(this.embedder.model, dimensions);
-      return;
+    } else {
+      const last = await this.store.getMeta(`space:${this.embedder.model}`);
+      if (last !== undefined && Number.isInteger(Number(last))) {
+        this.space = await this.store.embeddingSpace(this.embedder.model, Number(last));
+      }
     }
-    const last = await this.store.getMeta(`space:${this.embedder.model}`);
-    if (last !== undefined && Number.isInteger(Number(last))) {
-      this.space = await this.store.embeddingSpace(this.embedder.model, Number(last));
-    }
+    const [memories, entities] = await Promise.all([
+      this.store.vectorCounts("memory", this.space),
+      this.store.vectorCounts("entity", this.space),
+    ]);
+    this.staleVectors = memories.stale + entities.stale;
+  }
+
+  /** Items whose vectors came from another model when the server started (until re-embedded). */
+  staleAtStart(): number {
+    return this.staleVectors;
   }
 
   semantic(): SemanticState {
@@ -353,6 +364,9 @@ export class MemoryService {
           similarity.set(hit.id, hit.similarity);
         }
         semanticUsed = true;
+        if (this.staleVectors > 0) {
+          note = `${this.staleVectors} items still have vectors from another embedding model and are found by keyword only; run reembed_memories.`;
+        }
       } catch (error) {
         note = `Search by meaning was skipped: ${this.embeddingFailure(error)}. Results are full-text only.`;
       }
@@ -536,6 +550,7 @@ export class MemoryService {
         await options.progress?.(seen, Math.max(total, seen), `embedded ${seen} of ${Math.max(total, seen)}`);
       }
     }
+    if (scope !== "missing") this.staleVectors = 0;
     return { embedded, total };
   }
 
