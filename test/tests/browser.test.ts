@@ -318,7 +318,7 @@ describe("browser over stdio", () => {
     expect(png.subarray(1, 4).toString()).toBe("PNG");
     expect(png.readUInt32BE(16)).toBe(640);
     expect(png.readUInt32BE(20)).toBe(360);
-    const element = await call(client, "screenshot", { selector: "#result", format: "jpeg" });
+    const element = await call(client, "screenshot", { selector: "h1", format: "jpeg" });
     expect(element.data).toMatchObject({ format: "jpeg" });
     const full = await call(client, "screenshot", { fullPage: true });
     expect((full.data as { height: number }).height).toBeGreaterThan(0);
