@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import net from "node:net";
+import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDnsServer } from "../../../test/fixtures/browser/dns-server.ts";
 import { startRecordingProxy, startRecordingSocksProxy } from "../../../test/fixtures/browser/recording-proxy.ts";
@@ -314,6 +317,38 @@ describe("PolicyProxy", () => {
     } finally {
       await proxy.close();
       await upstream.close();
+    }
+  });
+
+  it("speaks TLS to an https upstream proxy, with credentials", async () => {
+    const fixtures = new URL("../../../test/fixtures/browser/tls/", import.meta.url);
+    const cert = readFileSync(new URL("proxy-cert.pem", fixtures), "utf8");
+    // Trust the test proxy's self-signed certificate, as NODE_EXTRA_CA_CERTS would for a real one.
+    tls.setDefaultCACertificates([...tls.getCACertificates("default"), cert]);
+    const seen: string[] = [];
+    const upstream = https.createServer({ key: readFileSync(new URL("proxy-key.pem", fixtures)), cert });
+    upstream.on("connect", (req: http.IncomingMessage, client: net.Socket) => {
+      seen.push(`${req.url} ${req.headers["proxy-authorization"]}`);
+      const [host, port] = (req.url ?? "").split(":") as [string, string];
+      const remote = net.connect(Number(port), host, () => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        remote.pipe(client);
+        client.pipe(remote);
+      });
+      remote.on("error", () => client.destroy());
+      client.on("error", () => remote.destroy());
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", () => resolve()));
+    const url = `https://ann:s3cret@localhost:${(upstream.address() as net.AddressInfo).port}`;
+    const { proxy, port } = await startProxy(planProxies({ server: url }, {}));
+    try {
+      expect((await viaProxy(port, `http://allowed.example:${origin.port}/tls`)).body).toBe("hello /tls");
+      expect((await viaProxy(port, "http://10.0.0.1/")).status).toBe(403);
+      expect(seen).toEqual([`127.0.0.1:${origin.port} Basic ${Buffer.from("ann:s3cret").toString("base64")}`]);
+    } finally {
+      await proxy.close();
+      upstream.closeAllConnections();
+      upstream.close();
     }
   });
 
