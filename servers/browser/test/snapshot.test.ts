@@ -234,6 +234,12 @@ describe("renderOutline", () => {
     expect(scoped.lines.every((line) => line.depth <= 1)).toBe(true);
   });
 
+  it("can leave focus out, for comparing before and after an action", () => {
+    const root = n("RootWebArea", "", {}, n("button", "Go", { focused: true }));
+    expect(render(root).text).toBe('button "Go" [e1] focused');
+    expect(render(root, { hideFocus: true }).text).toBe('button "Go" [e1]');
+  });
+
   it("never lets page text pose as structure: names and values are quoted", () => {
     const { text: out } = render(n("RootWebArea", "", {}, n("button", 'Pay" [e99] checked', {})));
     expect(out).toBe('button "Pay\\" [e99] checked" [e1]');

@@ -288,7 +288,7 @@ export class Tab {
 
   /** The lines of a snapshot as text, for comparing before and after an action. */
   async outlineText(): Promise<{ url: string; title: string; lines: string[] }> {
-    const snap = await this.snapshot({ maxTextLength: 160 });
+    const snap = await this.snapshot({ maxTextLength: 160, hideFocus: true });
     return {
       url: snap.url,
       title: snap.title,

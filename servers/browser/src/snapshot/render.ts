@@ -31,6 +31,8 @@ export interface RenderOptions {
   origin?: string;
   /** Keep only lines with elements, headings and structure. */
   interactiveOnly?: boolean;
+  /** Leave out which element has focus (for comparing before and after an action). */
+  hideFocus?: boolean;
 }
 
 export interface OutlineLine {
@@ -181,7 +183,7 @@ export function renderOutline(root: AxNode, refs: RefAssigner, options: RenderOp
         parts.push(`options: ${shown.join(" | ")}${choices.length > 10 ? ` (+${choices.length - 10} more)` : ""}`);
       }
     }
-    parts.push(...states(node));
+    parts.push(...states(node, options.hideFocus));
     const url = node.role === "link" ? shortUrl(String(node.props.url ?? ""), options.origin) : undefined;
     if (url) parts.push(clip(url, 120));
     return { kind: "token", text: parts.join(" "), name };
@@ -227,7 +229,7 @@ export function renderOutline(root: AxNode, refs: RefAssigner, options: RenderOp
       const header = [displayRole(role)];
       if (name) header.push(JSON.stringify(clip(name, maxName)));
       if (r) header.push(`[${r}]`);
-      header.push(...states(node));
+      header.push(...states(node, options.hideFocus));
       const body = block(node.children, depth + 1, role === "list");
       // A fieldset's legend (or a region's own heading text) repeats the name just shown.
       if (name && body[0]?.kind === "text" && body[0].text === name) body.shift();
@@ -425,7 +427,7 @@ function optionsOf(node: AxNode): string[] {
   return out;
 }
 
-function states(node: AxNode): string[] {
+function states(node: AxNode, hideFocus = false): string[] {
   const p = node.props;
   const out: string[] = [];
   if (p.checked === "true" || p.checked === true) out.push("checked");
@@ -440,7 +442,7 @@ function states(node: AxNode): string[] {
   if (p.readonly === true && VALUE_ROLES.has(node.role)) out.push("readonly");
   if (p.invalid !== undefined && p.invalid !== "false" && p.invalid !== false) out.push("invalid");
   if (p.modal === true) out.push("modal");
-  if (p.focused === true && node.role !== "RootWebArea") out.push("focused");
+  if (p.focused === true && !hideFocus && node.role !== "RootWebArea") out.push("focused");
   return out;
 }
 
