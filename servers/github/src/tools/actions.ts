@@ -4,7 +4,6 @@ import { MovedError } from "../github/errors.js";
 import { fetchLogTail, lastLines } from "../github/log-tail.js";
 import { cleanText } from "../github/text.js";
 import {
-  assertAllowed,
   compact,
   cursorArg,
   fail,
@@ -12,12 +11,15 @@ import {
   type GitHubDeps,
   github,
   given,
+  inRepo,
   jsonText,
-  listPage,
   matching,
   numberArg,
   ownerArg,
+  pagedAnswer,
+  pager,
   perPageArg,
+  READS,
   renderWithBody,
   repoArg,
   requireArg,
@@ -95,13 +97,11 @@ export function actionsRead(deps: GitHubDeps): Tool {
       perPage: perPageArg,
       cursor: cursorArg,
     }),
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    annotations: READS,
     async handler(args, ctx) {
-      const { owner, repo, method } = args;
-      assertAllowed(deps, owner, repo);
+      const { method } = args;
+      const { owner, repo, name, request } = inRepo(deps, args, ctx.signal);
       const actions = deps.client.octokit.rest.actions;
-      const request = { signal: ctx.signal };
-      const name = `${owner}/${repo}`;
 
       if (method === "list_runs") {
         const filters = given({
@@ -111,13 +111,10 @@ export function actionsRead(deps: GitHubDeps): Tool {
           per_page: args.perPage,
         });
         const workflow = args.workflow;
-        const page = await listPage({
-          deps,
+        const list = pager(deps, ctx, args.cursor);
+        const page = await list({
           scope: `runs:${name}:${workflow ?? ""}`,
-          cursor: args.cursor,
           what: `listing workflow runs of ${name}`,
-          signal: ctx.signal,
-          budget: ctx.budget,
           first: () =>
             workflow
               ? actions.listWorkflowRuns({
@@ -131,7 +128,7 @@ export function actionsRead(deps: GitHubDeps): Tool {
           items: (data) => (data as { workflow_runs: RunLike[] }).workflow_runs,
           shape: runView,
         });
-        return { text: jsonText(compact({ runs: page.items, nextCursor: page.nextCursor })), untrusted: true };
+        return pagedAnswer("runs", page);
       }
 
       if (method === "get_run") {

@@ -3,7 +3,6 @@ import { z } from "zod";
 import { fileDiffFromPatch } from "../github/diff.js";
 import { type CommitLike, commitDetail, commitSummary } from "../github/shapes.js";
 import {
-  assertAllowed,
   clean,
   compact,
   cursorArg,
@@ -12,10 +11,12 @@ import {
   type GitHubDeps,
   github,
   given,
-  jsonText,
-  listPage,
+  inRepo,
   ownerArg,
+  pagedAnswer,
+  pager,
   perPageArg,
+  READS,
   renderWithBody,
   repoArg,
   requireArg,
@@ -59,22 +60,16 @@ export function commitRead(deps: GitHubDeps): Tool {
       offset: diffArgs.offset,
       maxChars: diffArgs.maxChars,
     }),
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    annotations: READS,
     async handler(args, ctx) {
-      const { owner, repo } = args;
-      assertAllowed(deps, owner, repo);
+      const { owner, repo, name, request } = inRepo(deps, args, ctx.signal);
       const rest = deps.client.octokit.rest;
-      const request = { signal: ctx.signal };
-      const name = `${owner}/${repo}`;
 
       if (args.method === "list") {
-        const page = await listPage({
-          deps,
+        const list = pager(deps, ctx, args.cursor);
+        const page = await list({
           scope: `commits:${name}`,
-          cursor: args.cursor,
           what: `listing commits of ${name}`,
-          signal: ctx.signal,
-          budget: ctx.budget,
           first: () =>
             rest.repos.listCommits({
               owner,
@@ -91,7 +86,7 @@ export function commitRead(deps: GitHubDeps): Tool {
             }),
           shape: (c: CommitLike) => compact(commitSummary(c)),
         });
-        return { text: jsonText(compact({ commits: page.items, nextCursor: page.nextCursor })), untrusted: true };
+        return pagedAnswer("commits", page);
       }
 
       const ref = requireArg(args.ref, "ref", "get");

@@ -1,4 +1,4 @@
-import { type ResponseBudget, sanitizeDeep, ToolError } from "@portside/shared";
+import { type ResponseBudget, sanitizeDeep, type ToolAnnotations, type ToolContext, ToolError } from "@portside/shared";
 import { z } from "zod";
 import { OWNER_PATTERN, REPO_PATTERN, type RepoAllowlist } from "../github/allowlist.js";
 import type { GitHubClient } from "../github/client.js";
@@ -57,6 +57,20 @@ export const numberArg = (what: string) => int(1).describe(what);
 export const perPageArg = z.number().int().min(1).max(100).optional().describe("Items per page (GitHub's default 30)");
 export const cursorArg = text(2000).optional().describe("nextCursor from the previous page");
 
+/** Every tool talks to GitHub; reads change nothing, writes change a repository (and may not be repeated blindly). */
+export const READS: ToolAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+};
+export const WRITES: ToolAnnotations = {
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: false,
+  openWorldHint: true,
+};
+
 /** Refuses any repository outside the allowlist, before a single request is sent. */
 export function assertAllowed(deps: GitHubDeps, owner: string, repo: string, action: "read" | "write" = "read"): void {
   if (deps.allowlist.allows(owner, repo)) return;
@@ -68,6 +82,21 @@ export function assertAllowed(deps: GitHubDeps, owner: string, repo: string, act
       details: { argument: "repo" },
     },
   );
+}
+
+/**
+ * The start of every call about one repository: refused outside the allowlist before anything is
+ * sent, then named for messages.
+ */
+export function inRepo(
+  deps: GitHubDeps,
+  target: { owner: string; repo: string },
+  signal: AbortSignal,
+  action: "read" | "write" = "read",
+) {
+  const { owner, repo } = target;
+  assertAllowed(deps, owner, repo, action);
+  return { owner, repo, name: `${owner}/${repo}`, request: { signal } };
 }
 
 /** How long one tool call may take: room for waiting out one secondary rate limit. */
@@ -112,18 +141,10 @@ interface RawPage<R> {
   headers: Record<string, string | number | undefined>;
 }
 
-/**
- * One page of a GitHub listing, cut to the response budget. The first page comes from `first()`;
- * later pages from the cursor (GitHub's own `Link` URL, signed and bound to `scope`). When the
- * budget cuts a page short, the cursor remembers how many of its items were shown.
- */
-export async function listPage<R, T>(options: {
-  deps: GitHubDeps;
+/** What differs from one listing to the next; the call's own cursor, signal and budget come from `pager`. */
+export interface PageRequest<R, T> {
   scope: string;
-  cursor: string | undefined;
   what: string;
-  signal: AbortSignal;
-  budget: ResponseBudget;
   /** Characters to leave for the rest of the answer. */
   reserve?: number;
   first: () => Promise<RawPage<R>>;
@@ -131,7 +152,35 @@ export async function listPage<R, T>(options: {
   items?: (data: unknown) => R[];
   shape: (item: R) => T | undefined;
   mediaType?: { format?: string };
-}): Promise<ListPage<T> & { raw: unknown }> {
+}
+
+/** Binds `listPage` to one tool call: its cursor argument, cancellation and response budget. */
+export function pager(deps: GitHubDeps, ctx: Pick<ToolContext, "signal" | "budget">, cursor: string | undefined) {
+  return <R, T>(request: PageRequest<R, T>) =>
+    listPage({ deps, cursor, signal: ctx.signal, budget: ctx.budget, ...request });
+}
+
+/** A page of a listing as the tool's answer: `{ [key]: items, …extra, nextCursor }`, third-party text. */
+export function pagedAnswer(key: string, page: ListPage<unknown>, extra: Record<string, unknown> = {}) {
+  return {
+    text: jsonText(compact({ [key]: page.items, ...extra, nextCursor: page.nextCursor })),
+    untrusted: true,
+  };
+}
+
+/**
+ * One page of a GitHub listing, cut to the response budget. The first page comes from `first()`;
+ * later pages from the cursor (GitHub's own `Link` URL, signed and bound to `scope`). When the
+ * budget cuts a page short, the cursor remembers how many of its items were shown.
+ */
+async function listPage<R, T>(
+  options: PageRequest<R, T> & {
+    deps: GitHubDeps;
+    cursor: string | undefined;
+    signal: AbortSignal;
+    budget: ResponseBudget;
+  },
+): Promise<ListPage<T> & { raw: unknown }> {
   const { deps, scope, signal } = options;
   let skip = 0;
   let pagePath: string | undefined;

@@ -1,7 +1,7 @@
 import { defineTool, type Tool } from "@portside/shared";
 import { z } from "zod";
 import { cleanText } from "../github/text.js";
-import { compact, GITHUB_TIMEOUT_MS, type GitHubDeps, github } from "./common.js";
+import { compact, GITHUB_TIMEOUT_MS, type GitHubDeps, github, READS } from "./common.js";
 
 export function getMe(deps: GitHubDeps): Tool {
   return defineTool({
@@ -22,7 +22,7 @@ export function getMe(deps: GitHubDeps): Tool {
       allowedRepos: z.array(z.string()),
       readOnly: z.boolean(),
     }),
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    annotations: READS,
     async handler(_args, ctx) {
       const response = await github("reading the authenticated user", ctx.signal, () =>
         deps.client.octokit.rest.users.getAuthenticated({ request: { signal: ctx.signal } }),

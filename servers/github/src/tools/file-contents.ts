@@ -12,6 +12,7 @@ import {
   jsonText,
   matching,
   ownerArg,
+  READS,
   renderWithBody,
   repoArg,
   text,
@@ -52,7 +53,7 @@ export function getFileContents(deps: GitHubDeps): Tool {
       ref: refArg,
       fromLine: int(1).optional().describe("First line to show (1-based); for long files"),
     }),
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    annotations: READS,
     async handler(args, ctx) {
       const { owner, repo } = args;
       assertAllowed(deps, owner, repo);

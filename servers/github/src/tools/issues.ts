@@ -3,7 +3,6 @@ import { z } from "zod";
 import { type CommentLike, commentView, type IssueLike, issueDetail, issueSummary } from "../github/shapes.js";
 import { cleanText } from "../github/text.js";
 import {
-  assertAllowed,
   compact,
   cursorArg,
   dateTimeArg,
@@ -12,16 +11,20 @@ import {
   type GitHubDeps,
   github,
   given,
+  inRepo,
   int,
   jsonText,
-  listPage,
   matching,
   numberArg,
   ownerArg,
+  pagedAnswer,
+  pager,
   perPageArg,
+  READS,
   repoArg,
   requireArg,
   text,
+  WRITES,
 } from "./common.js";
 
 const loginArg = matching(GITHUB_LOGIN, "must be a GitHub login");
@@ -53,23 +56,18 @@ export function issueRead(deps: GitHubDeps): Tool {
       perPage: perPageArg,
       cursor: cursorArg,
     }),
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    annotations: READS,
     async handler(args, ctx) {
-      const { owner, repo, method } = args;
-      assertAllowed(deps, owner, repo);
+      const { method } = args;
+      const { owner, repo, name, request } = inRepo(deps, args, ctx.signal);
       const rest = deps.client.octokit.rest;
-      const request = { signal: ctx.signal };
-      const name = `${owner}/${repo}`;
+      const list = pager(deps, ctx, args.cursor);
 
       if (method === "list") {
         let skippedPulls = 0;
-        const page = await listPage({
-          deps,
+        const page = await list({
           scope: `issues:${name}`,
-          cursor: args.cursor,
           what: `listing issues of ${name}`,
-          signal: ctx.signal,
-          budget: ctx.budget,
           first: () =>
             rest.issues.listForRepo({
               owner,
@@ -94,28 +92,15 @@ export function issueRead(deps: GitHubDeps): Tool {
           },
           shape: (issue: IssueLike) => compact(issueSummary(issue)),
         });
-        return {
-          text: jsonText(
-            compact({
-              issues: page.items,
-              pullRequestsSkipped: skippedPulls || undefined,
-              nextCursor: page.nextCursor,
-            }),
-          ),
-          untrusted: true,
-        };
+        return pagedAnswer("issues", page, { pullRequestsSkipped: skippedPulls || undefined });
       }
 
       const number = requireArg(args.issueNumber, "issueNumber", method);
       const label = `issue #${number} of ${name}`;
       const commentsPage = (reserve: number) =>
-        listPage({
-          deps,
+        list({
           scope: `issue-comments:${name}#${number}`,
-          cursor: args.cursor,
           what: `reading the comments of ${label}`,
-          signal: ctx.signal,
-          budget: ctx.budget,
           reserve,
           first: () =>
             rest.issues.listComments({
@@ -130,7 +115,7 @@ export function issueRead(deps: GitHubDeps): Tool {
 
       if (method === "comments") {
         const page = await commentsPage(1000);
-        return { text: jsonText(compact({ comments: page.items, nextCursor: page.nextCursor })), untrusted: true };
+        return pagedAnswer("comments", page);
       }
 
       const { data: issue } = await github(`reading ${label}`, ctx.signal, () =>
@@ -183,13 +168,11 @@ export function issueWrite(deps: GitHubDeps): Tool {
       milestone: int(1).nullable().optional().describe("Milestone number, null to clear"),
       label: labelArg.optional().describe("remove_label: the label"),
     }),
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    annotations: WRITES,
     async handler(args, ctx) {
-      const { owner, repo, method } = args;
-      assertAllowed(deps, owner, repo, "write");
+      const { method } = args;
+      const { owner, repo, name, request } = inRepo(deps, args, ctx.signal, "write");
       const rest = deps.client.octokit.rest.issues;
-      const request = { signal: ctx.signal };
-      const name = `${owner}/${repo}`;
 
       if (method === "create") {
         const title = requireArg(args.title, "title", method);

@@ -16,17 +16,21 @@ import {
   type GitHubDeps,
   github,
   given,
+  inRepo,
   int,
   jsonText,
-  listPage,
   matching,
   numberArg,
   ownerArg,
+  pagedAnswer,
+  pager,
   perPageArg,
+  READS,
   renderWithBody,
   repoArg,
   requireArg,
   text,
+  WRITES,
 } from "./common.js";
 import { diffArgs, diffPage } from "./diff-page.js";
 import { bodyArg } from "./issues.js";
@@ -69,23 +73,18 @@ export function pullRequestRead(deps: GitHubDeps): Tool {
       perPage: perPageArg,
       cursor: cursorArg,
     }),
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    annotations: READS,
     async handler(args, ctx) {
-      const { owner, repo, method } = args;
-      assertAllowed(deps, owner, repo);
+      const { method } = args;
+      const { owner, repo, name, request } = inRepo(deps, args, ctx.signal);
       const rest = deps.client.octokit.rest.pulls;
-      const request = { signal: ctx.signal };
-      const name = `${owner}/${repo}`;
       const paging = given({ per_page: args.perPage });
+      const list = pager(deps, ctx, args.cursor);
 
       if (method === "list") {
-        const page = await listPage({
-          deps,
+        const page = await list({
           scope: `pulls:${name}`,
-          cursor: args.cursor,
           what: `listing pull requests of ${name}`,
-          signal: ctx.signal,
-          budget: ctx.budget,
           first: () =>
             rest.list({
               owner,
@@ -102,7 +101,7 @@ export function pullRequestRead(deps: GitHubDeps): Tool {
             }),
           shape: (pr: PullLike) => compact(pullSummary(pr)),
         });
-        return { text: jsonText(compact({ pullRequests: page.items, nextCursor: page.nextCursor })), untrusted: true };
+        return pagedAnswer("pullRequests", page);
       }
 
       const number = requireArg(args.pullNumber, "pullNumber", method);
@@ -130,13 +129,9 @@ export function pullRequestRead(deps: GitHubDeps): Tool {
         return { text: renderWithBody(cleaned, text), untrusted: true };
       }
       if (method === "files") {
-        const page = await listPage({
-          deps,
+        const page = await list({
           scope: `pull-files:${name}#${number}`,
-          cursor: args.cursor,
           what: `listing the files of ${label}`,
-          signal: ctx.signal,
-          budget: ctx.budget,
           first: () => rest.listFiles({ owner, repo, pull_number: number, ...paging, request }),
           shape: (f: PullFile) =>
             compact({
@@ -147,7 +142,7 @@ export function pullRequestRead(deps: GitHubDeps): Tool {
               previousPath: f.previous_filename ? cleanText(f.previous_filename) : undefined,
             }),
         });
-        return { text: jsonText(compact({ files: page.items, nextCursor: page.nextCursor })), untrusted: true };
+        return pagedAnswer("files", page);
       }
       if (method === "checks") {
         const { data: pr } = await getPull();
@@ -205,13 +200,9 @@ export function pullRequestRead(deps: GitHubDeps): Tool {
         };
       }
       if (method === "reviews") {
-        const page = await listPage({
-          deps,
+        const page = await list({
           scope: `pull-reviews:${name}#${number}`,
-          cursor: args.cursor,
           what: `listing the reviews of ${label}`,
-          signal: ctx.signal,
-          budget: ctx.budget,
           first: () => rest.listReviews({ owner, repo, pull_number: number, ...paging, request }),
           shape: (r: CommentLike & { state?: string; submitted_at?: string | null; commit_id?: string | null }) =>
             compact({
@@ -221,16 +212,12 @@ export function pullRequestRead(deps: GitHubDeps): Tool {
               commit: r.commit_id,
             }),
         });
-        return { text: jsonText(compact({ reviews: page.items, nextCursor: page.nextCursor })), untrusted: true };
+        return pagedAnswer("reviews", page);
       }
       if (method === "review_comments") {
-        const page = await listPage({
-          deps,
+        const page = await list({
           scope: `pull-review-comments:${name}#${number}`,
-          cursor: args.cursor,
           what: `listing the review comments of ${label}`,
-          signal: ctx.signal,
-          budget: ctx.budget,
           first: () => rest.listReviewComments({ owner, repo, pull_number: number, ...paging, request }),
           shape: (
             c: CommentLike & {
@@ -252,10 +239,7 @@ export function pullRequestRead(deps: GitHubDeps): Tool {
               diffHunk: c.diff_hunk ? cleanText(c.diff_hunk.slice(-600)) : undefined,
             }),
         });
-        return {
-          text: jsonText(compact({ reviewComments: page.items, nextCursor: page.nextCursor })),
-          untrusted: true,
-        };
+        return pagedAnswer("reviewComments", page);
       }
       throw new ToolError("invalid_argument", `Unknown method ${method}.`);
     },
@@ -348,13 +332,11 @@ export function pullRequestWrite(deps: GitHubDeps): Tool {
         .optional()
         .describe("review: the head SHA you reviewed"),
     }),
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    annotations: WRITES,
     async handler(args, ctx) {
-      const { owner, repo, method } = args;
-      assertAllowed(deps, owner, repo, "write");
+      const { method } = args;
+      const { owner, repo, name, request } = inRepo(deps, args, ctx.signal, "write");
       const rest = deps.client.octokit.rest.pulls;
-      const request = { signal: ctx.signal };
-      const name = `${owner}/${repo}`;
 
       if (method === "create") {
         const title = requireArg(args.title, "title", method);
@@ -468,7 +450,7 @@ export function mergePullRequest(deps: GitHubDeps): Tool {
       sha: matching(FULL_SHA, "must be a 40-character commit SHA").optional().describe("Expected head SHA"),
     }),
     output: z.object({ merged: z.boolean(), sha: z.string().optional(), message: z.string() }),
-    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    annotations: { ...WRITES, destructiveHint: true },
     async handler(args, ctx) {
       const { owner, repo } = args;
       assertAllowed(deps, owner, repo, "write");

@@ -10,10 +10,13 @@ import {
   type GitHubDeps,
   github,
   given,
+  inRepo,
   jsonText,
-  listPage,
   ownerArg,
+  pagedAnswer,
+  pager,
   perPageArg,
+  READS,
   repoArg,
   requireArg,
   text,
@@ -37,15 +40,13 @@ export function repoRead(deps: GitHubDeps): Tool {
       perPage: perPageArg,
       cursor: cursorArg,
     }),
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    annotations: READS,
     async handler(args, ctx) {
-      const { owner, repo, method } = args;
-      assertAllowed(deps, owner, repo);
+      const { method } = args;
+      const { owner, repo, name, request } = inRepo(deps, args, ctx.signal);
       const rest = deps.client.octokit.rest;
-      const request = { signal: ctx.signal };
-      const name = `${owner}/${repo}`;
       const paging = given({ per_page: args.perPage });
-      const common = { deps, cursor: args.cursor, signal: ctx.signal, budget: ctx.budget };
+      const list = pager(deps, ctx, args.cursor);
 
       if (method === "get") {
         const { data } = await github(`reading ${name}`, ctx.signal, () => rest.repos.get({ owner, repo, request }));
@@ -55,35 +56,32 @@ export function repoRead(deps: GitHubDeps): Tool {
         return { text: jsonText(compact(repoDetail(data as RepoLike))), untrusted: true };
       }
       if (method === "branches") {
-        const page = await listPage({
-          ...common,
+        const page = await list({
           scope: `branches:${name}`,
           what: `listing branches of ${name}`,
           first: () => rest.repos.listBranches({ owner, repo, ...paging, request }),
           shape: (b: { name: string; commit: { sha: string }; protected?: boolean }) =>
             compact({ name: cleanText(b.name), sha: b.commit.sha, protected: b.protected || undefined }),
         });
-        return { text: jsonText(compact({ branches: page.items, nextCursor: page.nextCursor })), untrusted: true };
+        return pagedAnswer("branches", page);
       }
       if (method === "tags") {
-        const page = await listPage({
-          ...common,
+        const page = await list({
           scope: `tags:${name}`,
           what: `listing tags of ${name}`,
           first: () => rest.repos.listTags({ owner, repo, ...paging, request }),
           shape: (t: { name: string; commit: { sha: string } }) => ({ name: cleanText(t.name), sha: t.commit.sha }),
         });
-        return { text: jsonText(compact({ tags: page.items, nextCursor: page.nextCursor })), untrusted: true };
+        return pagedAnswer("tags", page);
       }
       if (method === "releases") {
-        const page = await listPage({
-          ...common,
+        const page = await list({
           scope: `releases:${name}`,
           what: `listing releases of ${name}`,
           first: () => rest.repos.listReleases({ owner, repo, ...paging, request }),
           shape: (r: ReleaseLike) => compact(releaseView(r, 500)),
         });
-        return { text: jsonText(compact({ releases: page.items, nextCursor: page.nextCursor })), untrusted: true };
+        return pagedAnswer("releases", page);
       }
       if (method === "release") {
         const tag = requireArg(args.tag, "tag", method);
@@ -98,15 +96,14 @@ export function repoRead(deps: GitHubDeps): Tool {
         };
       }
       if (method === "labels") {
-        const page = await listPage({
-          ...common,
+        const page = await list({
           scope: `labels:${name}`,
           what: `listing labels of ${name}`,
           first: () => rest.issues.listLabelsForRepo({ owner, repo, ...paging, request }),
           shape: (l: { name: string; color?: string; description?: string | null }) =>
             compact({ name: cleanText(l.name), color: l.color, description: cleanText(l.description) || undefined }),
         });
-        return { text: jsonText(compact({ labels: page.items, nextCursor: page.nextCursor })), untrusted: true };
+        return pagedAnswer("labels", page);
       }
       throw new ToolError("invalid_argument", `Unknown method ${method}.`);
     },

@@ -10,10 +10,12 @@ import {
   type GitHubDeps,
   github,
   given,
+  inRepo,
   matching,
   ownerArg,
   repoArg,
   text,
+  WRITES,
 } from "./common.js";
 import { pathArg } from "./file-contents.js";
 
@@ -41,8 +43,6 @@ const MAX_FILE_CHARS = 1_000_000;
 const MAX_PUSH_CHARS = 5_000_000;
 const MAX_PUSH_FILES = 100;
 
-const writeAnnotations = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true };
-
 export function createBranch(deps: GitHubDeps): Tool {
   return defineTool({
     name: "create_branch",
@@ -56,13 +56,10 @@ export function createBranch(deps: GitHubDeps): Tool {
       from: text(255, 1).optional().describe("Source branch, tag or full commit SHA"),
     }),
     output: z.object({ branch: z.string(), sha: z.string(), from: z.string() }),
-    annotations: writeAnnotations,
+    annotations: WRITES,
     async handler(args, ctx) {
-      const { owner, repo } = args;
-      assertAllowed(deps, owner, repo, "write");
+      const { owner, repo, name, request } = inRepo(deps, args, ctx.signal, "write");
       const git = deps.client.octokit.rest.git;
-      const request = { signal: ctx.signal };
-      const name = `${owner}/${repo}`;
       let from = args.from;
       if (!from) {
         const { data } = await github(`reading ${name}`, ctx.signal, () =>
@@ -126,7 +123,7 @@ export function createOrUpdateFile(deps: GitHubDeps): Tool {
         .describe("Blob SHA of the file being replaced"),
     }),
     output: z.object({ path: z.string(), sha: z.string(), commit: z.string(), url: z.string().optional() }),
-    annotations: writeAnnotations,
+    annotations: WRITES,
     async handler(args, ctx) {
       const { owner, repo } = args;
       assertAllowed(deps, owner, repo, "write");
@@ -200,10 +197,9 @@ export function pushFiles(deps: GitHubDeps): Tool {
       delete: z.array(pathArg).max(MAX_PUSH_FILES).optional().describe("Paths to delete"),
     }),
     output: z.object({ branch: z.string(), commit: z.string(), parent: z.string(), changed: z.number().int() }),
-    annotations: { ...writeAnnotations, destructiveHint: true },
+    annotations: { ...WRITES, destructiveHint: true },
     async handler(args, ctx) {
-      const { owner, repo } = args;
-      assertAllowed(deps, owner, repo, "write");
+      const { owner, repo, name, request } = inRepo(deps, args, ctx.signal, "write");
       const files = args.files.map((f) => ({ path: f.path.replace(/^\/+/, ""), content: f.content }));
       const deletions = (args.delete ?? []).map((p) => p.replace(/^\/+/, ""));
       if (files.length + deletions.length === 0) {
@@ -229,8 +225,6 @@ export function pushFiles(deps: GitHubDeps): Tool {
         );
       }
       const rest = deps.client.octokit.rest;
-      const request = { signal: ctx.signal };
-      const name = `${owner}/${repo}`;
       let branch = args.branch;
       if (!branch) {
         const { data } = await github(`reading ${name}`, ctx.signal, () => rest.repos.get({ owner, repo, request }));
@@ -357,7 +351,7 @@ export function forkRepository(deps: GitHubDeps): Tool {
       defaultBranchOnly: z.boolean().optional(),
     }),
     output: z.object({ fullName: z.string(), url: z.string().optional(), defaultBranch: z.string().optional() }),
-    annotations: writeAnnotations,
+    annotations: WRITES,
     async handler(args, ctx) {
       const { owner, repo } = args;
       assertAllowed(deps, owner, repo);
@@ -400,7 +394,7 @@ export function createRepository(deps: GitHubDeps): Tool {
       autoInit: z.boolean().optional().describe("Create an initial commit with a README"),
     }),
     output: z.object({ fullName: z.string(), url: z.string().optional(), private: z.boolean().optional() }),
-    annotations: writeAnnotations,
+    annotations: WRITES,
     async handler(args, ctx) {
       const owner =
         args.organization ??

@@ -1,6 +1,7 @@
 import { defineTool, type Tool, ToolError } from "@portside/shared";
 import { z } from "zod";
 import { fullNameFromRepositoryUrl, type RepoAllowlist } from "../github/allowlist.js";
+import type { GitHubClient } from "../github/client.js";
 import { scopeSearchQuery } from "../github/search-scope.js";
 import { type IssueLike, issueSummary, type RepoLike, repoSummary } from "../github/shapes.js";
 import { cleanText } from "../github/text.js";
@@ -11,8 +12,9 @@ import {
   type GitHubDeps,
   given,
   jsonText,
-  listPage,
+  pager,
   perPageArg,
+  READS,
 } from "./common.js";
 
 const queryArg = z
@@ -51,46 +53,70 @@ function allowedOnly<T>(allowlist: RepoAllowlist, items: T[], fullName: (item: T
   return { items: kept, dropped: items.length - kept.length };
 }
 
-export function searchRepositories(deps: GitHubDeps): Tool {
+type SearchApi = GitHubClient["octokit"]["rest"]["search"];
+type Order = "asc" | "desc";
+
+/** What sets one search tool apart from the others; paging, scoping and the answer are shared. */
+interface SearchKind<S extends string, R> {
+  name: string;
+  title: string;
+  description: string;
+  /** GitHub's sort orders for this kind; absent where it offers none (then `order` is absent too). */
+  sorts?: readonly [S, ...S[]];
+  /** The cursor scope prefix and the phrase for errors. */
+  scope: string;
+  what: string;
+  mediaType?: { format: string };
+  call: (
+    search: SearchApi,
+    params: { q: string; sort?: S; order?: Order; per_page?: number; mediaType?: { format: string } } & {
+      request: { signal: AbortSignal };
+    },
+  ) => Promise<{ data: unknown; url: string; headers: Record<string, string | number | undefined> }>;
+  /**
+   * The repository a hit belongs to. Given, the query is confined to the allowlist and hits from
+   * elsewhere are dropped; absent (users), there is no repository to confine.
+   */
+  repoOf?: (item: R) => string | undefined;
+  shape: (item: R) => unknown;
+}
+
+function searchTool<S extends string = never, R = unknown>(deps: GitHubDeps, kind: SearchKind<S, R>): Tool {
+  const sortArgs = kind.sorts ? { sort: z.enum(kind.sorts).optional(), order: orderArg } : {};
   return defineTool({
-    name: "search_repositories",
+    name: kind.name,
     timeoutMs: GITHUB_TIMEOUT_MS,
-    title: "Search repositories",
-    description:
-      "Search repositories (e.g. `topic:cli language:go stars:>100`). Only allowed repositories are searched and returned.",
-    input: z.object({
-      query: queryArg,
-      sort: z.enum(["stars", "forks", "help-wanted-issues", "updated"]).optional(),
-      order: orderArg,
-      perPage: perPageArg,
-      cursor: cursorArg,
-    }),
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    title: kind.title,
+    description: kind.description,
+    input: z.object({ query: queryArg, ...sortArgs, perPage: perPageArg, cursor: cursorArg }),
+    annotations: READS,
     async handler(args, ctx) {
-      const { query } = scoped(deps, args.query);
+      const { sort, order } = args as { sort?: S; order?: Order };
+      const { repoOf } = kind;
+      const query = repoOf ? scoped(deps, args.query).query : args.query;
       let dropped = 0;
       let total = 0;
-      const page = await listPage({
-        deps,
-        scope: `search-repos:${query}`,
-        cursor: args.cursor,
-        what: "searching repositories",
-        signal: ctx.signal,
-        budget: ctx.budget,
+      const list = pager(deps, ctx, args.cursor);
+      const page = await list({
+        scope: `${kind.scope}:${query}`,
+        what: kind.what,
+        ...(kind.mediaType ? { mediaType: kind.mediaType } : {}),
         first: () =>
-          deps.client.octokit.rest.search.repos({
+          kind.call(deps.client.octokit.rest.search, {
             q: query,
-            ...given({ sort: args.sort, order: args.order, per_page: args.perPage }),
+            ...given({ sort, order, per_page: args.perPage }),
+            ...(kind.mediaType ? { mediaType: kind.mediaType } : {}),
             request: { signal: ctx.signal },
           }),
         items: (data) => {
-          const answer = data as SearchAnswer<RepoLike>;
+          const answer = data as SearchAnswer<R>;
           total = answer.total_count;
-          const filtered = allowedOnly(deps.allowlist, answer.items, (r) => r.full_name);
+          if (!repoOf) return answer.items;
+          const filtered = allowedOnly(deps.allowlist, answer.items, repoOf);
           dropped = filtered.dropped;
           return filtered.items;
         },
-        shape: repoSummary,
+        shape: kind.shape,
       });
       return {
         text: jsonText(
@@ -108,65 +134,34 @@ export function searchRepositories(deps: GitHubDeps): Tool {
   });
 }
 
-export function searchIssues(deps: GitHubDeps): Tool {
-  return defineTool({
+export const searchRepositories = (deps: GitHubDeps): Tool =>
+  searchTool(deps, {
+    name: "search_repositories",
+    title: "Search repositories",
+    description:
+      "Search repositories (e.g. `topic:cli language:go stars:>100`). Only allowed repositories are searched and returned.",
+    sorts: ["stars", "forks", "help-wanted-issues", "updated"],
+    scope: "search-repos",
+    what: "searching repositories",
+    call: (search, params) => search.repos(params),
+    repoOf: (repo: RepoLike) => repo.full_name,
+    shape: repoSummary,
+  });
+
+export const searchIssues = (deps: GitHubDeps): Tool =>
+  searchTool(deps, {
     name: "search_issues",
-    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Search issues and pull requests",
     description:
       "Search issues and pull requests across allowed repositories (e.g. `is:issue is:open label:bug`, `is:pr author:me`). " +
       "Results outside the allowlist are dropped.",
-    input: z.object({
-      query: queryArg,
-      sort: z.enum(["comments", "reactions", "created", "updated"]).optional(),
-      order: orderArg,
-      perPage: perPageArg,
-      cursor: cursorArg,
-    }),
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    async handler(args, ctx) {
-      const { query } = scoped(deps, args.query);
-      let dropped = 0;
-      let total = 0;
-      const page = await listPage({
-        deps,
-        scope: `search-issues:${query}`,
-        cursor: args.cursor,
-        what: "searching issues",
-        signal: ctx.signal,
-        budget: ctx.budget,
-        first: () =>
-          deps.client.octokit.rest.search.issuesAndPullRequests({
-            q: query,
-            ...given({ sort: args.sort, order: args.order, per_page: args.perPage }),
-            request: { signal: ctx.signal },
-          }),
-        items: (data) => {
-          const answer = data as SearchAnswer<IssueLike>;
-          total = answer.total_count;
-          const filtered = allowedOnly(deps.allowlist, answer.items, (i) =>
-            fullNameFromRepositoryUrl(i.repository_url),
-          );
-          dropped = filtered.dropped;
-          return filtered.items;
-        },
-        shape: (issue) => ({ repo: fullNameFromRepositoryUrl(issue.repository_url), ...issueSummary(issue) }),
-      });
-      return {
-        text: jsonText(
-          compact({
-            query,
-            totalCount: total,
-            items: page.items,
-            droppedOutsideAllowlist: dropped || undefined,
-            nextCursor: page.nextCursor,
-          }),
-        ),
-        untrusted: true,
-      };
-    },
+    sorts: ["comments", "reactions", "created", "updated"],
+    scope: "search-issues",
+    what: "searching issues",
+    call: (search, params) => search.issuesAndPullRequests(params),
+    repoOf: (issue: IssueLike) => fullNameFromRepositoryUrl(issue.repository_url),
+    shape: (issue) => ({ repo: fullNameFromRepositoryUrl(issue.repository_url), ...issueSummary(issue) }),
   });
-}
 
 interface CodeHit {
   name: string;
@@ -177,69 +172,29 @@ interface CodeHit {
   text_matches?: Array<{ fragment?: string; property?: string }>;
 }
 
-export function searchCode(deps: GitHubDeps): Tool {
-  return defineTool({
+export const searchCode = (deps: GitHubDeps): Tool =>
+  searchTool(deps, {
     name: "search_code",
-    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Search code",
     description:
       "Search code in allowed repositories (e.g. `parseConfig language:ts`, `path:src/ extension:go`). " +
       "Returns paths with matching fragments; read whole files with get_file_contents.",
-    input: z.object({ query: queryArg, perPage: perPageArg, cursor: cursorArg }),
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    async handler(args, ctx) {
-      const { query } = scoped(deps, args.query);
-      let dropped = 0;
-      let total = 0;
-      const mediaType = { format: "text-match" };
-      const page = await listPage({
-        deps,
-        scope: `search-code:${query}`,
-        cursor: args.cursor,
-        what: "searching code",
-        signal: ctx.signal,
-        budget: ctx.budget,
-        mediaType,
-        first: () =>
-          deps.client.octokit.rest.search.code({
-            q: query,
-            ...given({ per_page: args.perPage }),
-            mediaType,
-            request: { signal: ctx.signal },
-          }),
-        items: (data) => {
-          const answer = data as SearchAnswer<CodeHit>;
-          total = answer.total_count;
-          const filtered = allowedOnly(deps.allowlist, answer.items, (hit) => hit.repository?.full_name);
-          dropped = filtered.dropped;
-          return filtered.items;
-        },
-        shape: (hit) =>
-          compact({
-            repo: hit.repository.full_name,
-            path: cleanText(hit.path),
-            sha: hit.sha,
-            fragments: (hit.text_matches ?? [])
-              .filter((m) => m.property === "content" && m.fragment)
-              .slice(0, 3)
-              .map((m) => cleanText(m.fragment).slice(0, 600)),
-          }),
-      });
-      return {
-        text: jsonText(
-          compact({
-            query,
-            totalCount: total,
-            items: page.items,
-            droppedOutsideAllowlist: dropped || undefined,
-            nextCursor: page.nextCursor,
-          }),
-        ),
-        untrusted: true,
-      };
-    },
+    scope: "search-code",
+    what: "searching code",
+    mediaType: { format: "text-match" },
+    call: (search, params) => search.code(params),
+    repoOf: (hit: CodeHit) => hit.repository?.full_name,
+    shape: (hit) =>
+      compact({
+        repo: hit.repository.full_name,
+        path: cleanText(hit.path),
+        sha: hit.sha,
+        fragments: (hit.text_matches ?? [])
+          .filter((m) => m.property === "content" && m.fragment)
+          .slice(0, 3)
+          .map((m) => cleanText(m.fragment).slice(0, 600)),
+      }),
   });
-}
 
 interface UserHit {
   login: string;
@@ -247,48 +202,14 @@ interface UserHit {
   html_url?: string;
 }
 
-export function searchUsers(deps: GitHubDeps): Tool {
-  return defineTool({
+export const searchUsers = (deps: GitHubDeps): Tool =>
+  searchTool(deps, {
     name: "search_users",
-    timeoutMs: GITHUB_TIMEOUT_MS,
     title: "Search users",
     description: "Search GitHub users and organizations (e.g. `location:berlin language:rust`, `type:org`).",
-    input: z.object({
-      query: queryArg,
-      sort: z.enum(["followers", "repositories", "joined"]).optional(),
-      order: orderArg,
-      perPage: perPageArg,
-      cursor: cursorArg,
-    }),
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    async handler(args, ctx) {
-      let total = 0;
-      const page = await listPage({
-        deps,
-        scope: `search-users:${args.query}`,
-        cursor: args.cursor,
-        what: "searching users",
-        signal: ctx.signal,
-        budget: ctx.budget,
-        first: () =>
-          deps.client.octokit.rest.search.users({
-            q: args.query,
-            ...given({ sort: args.sort, order: args.order, per_page: args.perPage }),
-            request: { signal: ctx.signal },
-          }),
-        items: (data) => {
-          const answer = data as SearchAnswer<UserHit>;
-          total = answer.total_count;
-          return answer.items;
-        },
-        shape: (user) => compact({ login: user.login, type: user.type, url: user.html_url }),
-      });
-      return {
-        text: jsonText(
-          compact({ query: args.query, totalCount: total, items: page.items, nextCursor: page.nextCursor }),
-        ),
-        untrusted: true,
-      };
-    },
+    sorts: ["followers", "repositories", "joined"],
+    scope: "search-users",
+    what: "searching users",
+    call: (search, params) => search.users(params),
+    shape: (user: UserHit) => compact({ login: user.login, type: user.type, url: user.html_url }),
   });
-}
