@@ -84,13 +84,42 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject | undefi
     async call(rawArgs, ctx) {
       const parsed = def.input.safeParse(rawArgs ?? {});
       if (!parsed.success) return errorResult(invalidArguments(def.name, parsed.error));
+      const limited = def.timeoutMs === undefined ? undefined : withDeadline(ctx, def.name, def.timeoutMs);
+      const runCtx = limited?.ctx ?? ctx;
       try {
-        const reply = await def.handler(parsed.data as z.output<I>, ctx);
-        return toResult(def, reply, ctx);
+        const work = def.handler(parsed.data as z.output<I>, runCtx);
+        const reply = await (limited ? Promise.race([work, limited.expired]) : work);
+        return toResult(def, reply, runCtx);
       } catch (error) {
-        return errorResult(classify(error, ctx, def.name));
+        return errorResult(classify(error, runCtx, def.name));
+      } finally {
+        limited?.clear();
       }
     },
+  };
+}
+
+/**
+ * Gives the handler a signal that also aborts at the deadline, and a promise that rejects then, so
+ * the call answers on time even if the handler ignores its signal.
+ */
+function withDeadline(ctx: ToolContext, tool: string, ms: number) {
+  const controller = new AbortController();
+  const error = new ToolError("timeout", `${tool} did not finish within ${ms / 1000} s and was stopped.`, {
+    hint: "Ask for less at once (a narrower query, a smaller page, fewer items) and call again.",
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort(error);
+      reject(error);
+    }, ms);
+  });
+  expired.catch(() => undefined);
+  return {
+    ctx: { ...ctx, signal: AbortSignal.any([ctx.signal, controller.signal]) },
+    expired,
+    clear: () => clearTimeout(timer),
   };
 }
 

@@ -231,3 +231,37 @@ describe("defineTool", () => {
     }
   });
 });
+
+describe("tool deadlines", () => {
+  const slow = (honoursSignal: boolean) =>
+    defineTool({
+      name: honoursSignal ? "slow_polite" : "slow_stubborn",
+      title: "Slow",
+      description: "Takes longer than its deadline.",
+      input: z.object({}),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      timeoutMs: 50,
+      async handler(_args, ctx) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 5_000);
+          if (honoursSignal) ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+          timer.unref();
+        });
+        ctx.signal.throwIfAborted();
+        return { text: "finished" };
+      },
+    });
+
+  it("stops a call at its deadline with a timeout error, whether or not the handler listens", async () => {
+    const connection = await connectInMemory({ tools: [slow(true), slow(false)] });
+    try {
+      for (const name of ["slow_polite", "slow_stubborn"]) {
+        const result = await connection.client.callTool({ name, arguments: {} });
+        expect(result.isError).toBe(true);
+        expect(JSON.stringify(result.content)).toContain("Error [timeout]");
+      }
+    } finally {
+      await connection.close();
+    }
+  });
+});
