@@ -122,9 +122,7 @@ export type ResultsReport = ColourSplit & {
 export function results(games: PlayerGame[]): ResultsReport {
   return {
     ...splitByColour(games),
-    byTimeClass: groupBy(games, (g) => g.timeClass)
-      .sort((a, b) => timeClassOrder(a.key) - timeClassOrder(b.key))
-      .map(({ key, items }) => ({ timeClass: key, ...splitByColour(items) })),
+    byTimeClass: byTimeClass(games).map(({ key, items }) => ({ timeClass: key, ...splitByColour(items) })),
   };
 }
 
@@ -152,35 +150,33 @@ export type RatingSeries = {
 /** The rating after each rated game, summarised per time class and month. Unrated games never move it. */
 export function ratingHistory(games: PlayerGame[]): RatingSeries[] {
   const rated = games.filter((g) => g.rated && g.rating !== undefined);
-  return groupBy(rated, (g) => g.timeClass)
-    .sort((a, b) => timeClassOrder(a.key) - timeClassOrder(b.key))
-    .map(({ key, items }) => {
-      const months: MonthRating[] = [];
-      for (const { key: month, items: inMonth } of groupBy(items, (g) => g.month)) {
-        const ratings = inMonth.map((g) => g.rating as number);
-        const entry: MonthRating = {
-          month,
-          games: ratings.length,
-          first: ratings[0] as number,
-          last: ratings[ratings.length - 1] as number,
-          min: Math.min(...ratings),
-          max: Math.max(...ratings),
-        };
-        const previous = months[months.length - 1];
-        if (previous) entry.change = entry.last - previous.last;
-        months.push(entry);
-      }
-      const peak = months.reduce((best, m) => (m.max > best.max ? m : best));
-      const low = months.reduce((worst, m) => (m.min < worst.min ? m : worst));
-      return {
-        timeClass: key,
-        months,
-        start: months[0]?.first as number,
-        end: months[months.length - 1]?.last as number,
-        peak: { rating: peak.max, month: peak.month },
-        low: { rating: low.min, month: low.month },
+  return byTimeClass(rated).map(({ key, items }) => {
+    const months: MonthRating[] = [];
+    for (const { key: month, items: inMonth } of groupBy(items, (g) => g.month)) {
+      const ratings = inMonth.map((g) => g.rating as number);
+      const entry: MonthRating = {
+        month,
+        games: ratings.length,
+        first: ratings[0] as number,
+        last: ratings[ratings.length - 1] as number,
+        min: Math.min(...ratings),
+        max: Math.max(...ratings),
       };
-    });
+      const previous = months[months.length - 1];
+      if (previous) entry.change = entry.last - previous.last;
+      months.push(entry);
+    }
+    const peak = months.reduce((best, m) => (m.max > best.max ? m : best));
+    const low = months.reduce((worst, m) => (m.min < worst.min ? m : worst));
+    return {
+      timeClass: key,
+      months,
+      start: months[0]?.first as number,
+      end: months[months.length - 1]?.last as number,
+      peak: { rating: peak.max, month: peak.month },
+      low: { rating: low.min, month: low.month },
+    };
+  });
 }
 
 export type OpeningRow = ColourSplit & {
@@ -330,6 +326,11 @@ const timeClassOrder = (tc: string) => {
   const i = ORDER.indexOf(tc);
   return i === -1 ? ORDER.length : i;
 };
+
+/** Games grouped by time class, fastest first (unknown classes last). */
+function byTimeClass<T extends { timeClass: string }>(games: T[]) {
+  return groupBy(games, (g) => g.timeClass).sort((a, b) => timeClassOrder(a.key) - timeClassOrder(b.key));
+}
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();

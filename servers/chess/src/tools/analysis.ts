@@ -1,4 +1,4 @@
-import { defineTool, sanitizeDeep, type Tool, ToolError } from "@portside/shared";
+import { defineTool, sanitizeDeep, type Tool, type ToolContext, ToolError } from "@portside/shared";
 import { z } from "zod";
 import {
   type ColourSplit,
@@ -31,6 +31,16 @@ const rangeArgs = {
   ratedOnly: z.boolean().default(false).describe("Only rated games (rating history always uses rated games)."),
 };
 
+/** How many monthly archives one call reads: `fallback` unless asked, never more than the server allows. */
+const monthsArg = (fallback: number) =>
+  z
+    .number()
+    .int()
+    .min(1)
+    .max(600)
+    .optional()
+    .describe(`Most monthly archives to read (default ${fallback}, at most the server's --max-months).`);
+
 export interface AnalysisLimits {
   /** The server's cap on months read per call. */
   maxMonths: number;
@@ -55,13 +65,7 @@ export function analyzePlayerTool(client: ChessComClient, limits: AnalysisLimits
         .min(1)
         .default([...ANALYSES])
         .describe("Which analyses to run."),
-      months: z
-        .number()
-        .int()
-        .min(1)
-        .max(600)
-        .optional()
-        .describe("Most monthly archives to read (default 12, at most the server's --max-months)."),
+      months: monthsArg(12),
       ...rangeArgs,
       minGames: z.number().int().min(1).max(10_000).default(1).describe("openings: leave out rarer ECO codes."),
       openingsLimit: z.number().int().min(1).max(200).default(15).describe("openings: how many to show."),
@@ -81,17 +85,9 @@ export function analyzePlayerTool(client: ChessComClient, limits: AnalysisLimits
     async handler(args, ctx) {
       return guarded(async () => {
         const username = v.username(args.username);
-        const months = checkMonths(args.months, 12, limits);
-        const { from, to } = range(args.from, args.to);
+        const plan = walkPlan(args, 12, limits);
         const filter = analysisFilter(args);
-        const walked = await walkArchives(client, username, {
-          from,
-          to,
-          maxMonths: months,
-          filter,
-          signal: ctx.signal,
-          onProgress: (done, total, message) => ctx.progress(done, total, message),
-        });
+        const walked = await walkArchives(client, username, { ...plan, filter, ...following(ctx) });
         const wanted = new Set(args.analyses);
         const games = walked.games;
         const data = sanitizeDeep({
@@ -124,13 +120,7 @@ export function headToHeadTool(client: ChessComClient, limits: AnalysisLimits): 
     input: z.object({
       username: z.string().min(1).max(200),
       opponent: z.string().min(1).max(200),
-      months: z
-        .number()
-        .int()
-        .min(1)
-        .max(600)
-        .optional()
-        .describe("Most monthly archives to read (default 36, at most the server's --max-months)."),
+      months: monthsArg(36),
       ...rangeArgs,
       recent: z.number().int().min(0).max(100).default(10).describe("How many recent games to list."),
     }),
@@ -158,20 +148,11 @@ export function headToHeadTool(client: ChessComClient, limits: AnalysisLimits): 
             details: { argument: "opponent" },
           });
         }
-        const months = checkMonths(args.months, 36, limits);
-        const { from, to } = range(args.from, args.to);
+        const plan = walkPlan(args, 36, limits);
         // The opponent's archive list both proves they exist and tells which months can hold games.
         const theirs = new Set((await client.archives(opponent, ctx.signal)).map(formatMonth));
         const filter = { ...analysisFilter(args), opponent };
-        const walked = await walkArchives(client, username, {
-          from,
-          to,
-          maxMonths: months,
-          filter,
-          onlyMonths: theirs,
-          signal: ctx.signal,
-          onProgress: (done, total, message) => ctx.progress(done, total, message),
-        });
+        const walked = await walkArchives(client, username, { ...plan, filter, onlyMonths: theirs, ...following(ctx) });
         const h2h = headToHead(walked.games, opponent, args.recent);
         const data = sanitizeDeep({
           username,
@@ -185,6 +166,22 @@ export function headToHeadTool(client: ChessComClient, limits: AnalysisLimits): 
     },
   });
 }
+
+/** Which archives to read: the asked range, and how many of its most recent months. */
+function walkPlan(
+  args: { months?: number | undefined; from?: string | undefined; to?: string | undefined },
+  fallbackMonths: number,
+  limits: AnalysisLimits,
+) {
+  const maxMonths = checkMonths(args.months, fallbackMonths, limits);
+  return { ...range(args.from, args.to), maxMonths };
+}
+
+/** A walk over many archives stops when the call is cancelled and reports each month read. */
+const following = (ctx: ToolContext) => ({
+  signal: ctx.signal,
+  onProgress: (done: number, total: number, message: string) => ctx.progress(done, total, message),
+});
 
 /** The months to read: as asked, or the default within the server's cap. */
 function checkMonths(months: number | undefined, fallback: number, limits: AnalysisLimits): number {

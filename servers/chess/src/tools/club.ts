@@ -3,6 +3,8 @@ import { z } from "zod";
 import type { ChessComClient } from "../chesscom/client.js";
 import * as v from "../chesscom/validate.js";
 import {
+  budgetFit,
+  byStatus,
   compact,
   guarded,
   htmlToText,
@@ -39,7 +41,7 @@ export function clubTool(client: ChessComClient): Tool {
     annotations: READ_ONLY,
     async handler({ club, view, activity, offset, limit }, ctx) {
       const { signal } = ctx;
-      const fitBudget = <T>(items: T[]) => ctx.budget.fitItems(items, { reserve: 1500, atLeastOne: true });
+      const fitBudget = budgetFit(ctx.budget);
       return guarded(async () => {
         const id = v.clubId(club);
         if (view === "profile") {
@@ -81,18 +83,16 @@ export function clubTool(client: ChessComClient): Tool {
           return { data, text, untrusted: true };
         }
         const lists = (await client.clubMatches(id, signal)).value;
-        const rows = (["in_progress", "registered", "finished"] as const).flatMap((status) =>
-          (lists[status] ?? []).map((m) =>
-            compact({
-              status,
-              name: m.name as string | undefined,
-              match: idFromUrl(m["@id"]),
-              opponent: idFromUrl(m.opponent),
-              timeClass: m.time_class as string | undefined,
-              start: iso(m.start_time),
-              result: m.result as string | undefined,
-            }),
-          ),
+        const rows = byStatus(lists, (m, status) =>
+          compact({
+            status,
+            name: m.name as string | undefined,
+            match: idFromUrl(m["@id"]),
+            opponent: idFromUrl(m.opponent),
+            timeClass: m.time_class as string | undefined,
+            start: iso(m.start_time),
+            result: m.result as string | undefined,
+          }),
         );
         const p = page(rows, offset, limit, fitBudget);
         const text = [pagedNote(p, "team matches"), ...p.items.map((m) => JSON.stringify(m))].join("\n");

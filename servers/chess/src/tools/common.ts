@@ -1,4 +1,11 @@
-import { type ErrorCode, sanitizeMarkup, sanitizeText, type ToolAnnotations, ToolError } from "@portside/shared";
+import {
+  type ErrorCode,
+  type ResponseBudget,
+  sanitizeMarkup,
+  sanitizeText,
+  type ToolAnnotations,
+  ToolError,
+} from "@portside/shared";
 import { z } from "zod";
 import type { Walked } from "../chesscom/analysis.js";
 import { type ChessComErrorKind, isChessComError } from "../chesscom/errors.js";
@@ -65,11 +72,37 @@ export function page<T>(
   return { items, total: all.length, offset, ...(next < all.length ? { nextOffset: next } : {}) };
 }
 
+/** Cuts a page further to the response budget, leaving `reserve` characters for the rest of the answer. */
+export function budgetFit(budget: ResponseBudget, reserve = 1500) {
+  return <T>(items: T[]) => budget.fitItems(items, { reserve, atLeastOne: true });
+}
+
 export const pagedNote = (p: Paged<unknown>, noun: string): string =>
   p.total === 0
     ? `No ${noun}.`
     : `${noun[0]?.toUpperCase()}${noun.slice(1)} ${p.offset + 1}–${p.offset + p.items.length} of ${p.total}` +
       (p.nextOffset !== undefined ? ` (more: offset ${p.nextOffset}).` : ".");
+
+/** A `method` that needs an argument the call left out. */
+export const requiredFor = (argument: string, method: string) =>
+  new ToolError("invalid_argument", `\`${argument}\` is required for method ${method}.`, {
+    details: { argument },
+  });
+
+type EventStatus = "in_progress" | "registered" | "finished";
+
+/**
+ * Chess.com lists a player's or club's team matches and tournaments in three groups; this flattens
+ * them into rows, in progress first.
+ */
+export function byStatus<T>(
+  lists: Partial<Record<EventStatus, Record<string, unknown>[]>>,
+  row: (entry: Record<string, unknown>, status: EventStatus) => T,
+): T[] {
+  return (["in_progress", "registered", "finished"] as const).flatMap((status) =>
+    (lists[status] ?? []).map((entry) => row(entry, status)),
+  );
+}
 
 /** Unix seconds to ISO 8601, keeping absent values absent. */
 export const iso = (seconds: unknown): string | undefined =>

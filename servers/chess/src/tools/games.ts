@@ -7,6 +7,7 @@ import { splitPgn } from "../chesscom/pgn.js";
 import * as v from "../chesscom/validate.js";
 import { formatMonth } from "../chesscom/validate.js";
 import {
+  budgetFit,
   compact,
   guarded,
   idFromUrl,
@@ -17,6 +18,7 @@ import {
   page,
   pagedNote,
   READ_ONLY,
+  requiredFor,
 } from "./common.js";
 
 const METHODS = ["archives", "month", "month_pgn", "current", "to_move", "live_time_control"] as const;
@@ -61,7 +63,7 @@ export function gamesTool(client: ChessComClient): Tool {
     async handler(args, ctx) {
       const { signal } = ctx;
       const { method, offset, limit } = args;
-      const fitBudget = <T>(items: T[]) => ctx.budget.fitItems(items, { reserve: 1500, atLeastOne: true });
+      const fitBudget = budgetFit(ctx.budget);
       return guarded(async () => {
         const username = v.username(args.username);
         const filter = filterOf(args);
@@ -85,7 +87,7 @@ export function gamesTool(client: ChessComClient): Tool {
           };
         }
         if (method === "month" || method === "month_pgn") {
-          if (!args.month) throw missing("month", method);
+          if (!args.month) throw requiredFor("month", method);
           const month = v.yearMonth(args.month);
           if (method === "month_pgn") {
             const pgn = (await client.monthPgn(username, month, signal)).value;
@@ -104,7 +106,7 @@ export function gamesTool(client: ChessComClient): Tool {
           return listGames(method, username, raw, filter, offset, limit, fitBudget, { month: formatMonth(month) });
         }
         if (method === "live_time_control") {
-          if (args.baseSeconds === undefined) throw missing("baseSeconds", method);
+          if (args.baseSeconds === undefined) throw requiredFor("baseSeconds", method);
           const base = args.baseSeconds;
           const increment = args.incrementSeconds ?? 0;
           const raw = (await client.liveGames(username, base, increment, signal)).value.games ?? [];
@@ -225,8 +227,3 @@ export function filterOf(args: {
     rated: args.rated,
   };
 }
-
-const missing = (argument: string, method: string) =>
-  new ToolError("invalid_argument", `\`${argument}\` is required for method ${method}.`, {
-    details: { argument },
-  });

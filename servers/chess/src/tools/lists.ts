@@ -3,7 +3,18 @@ import { z } from "zod";
 import type { ChessComClient } from "../chesscom/client.js";
 import type { LeaderboardEntry } from "../chesscom/types.js";
 import { TITLES } from "../chesscom/validate.js";
-import { compact, guarded, idFromUrl, limitArg, offsetArg, page, pagedNote, READ_ONLY } from "./common.js";
+import {
+  budgetFit,
+  compact,
+  guarded,
+  idFromUrl,
+  limitArg,
+  offsetArg,
+  page,
+  pagedNote,
+  READ_ONLY,
+  requiredFor,
+} from "./common.js";
 
 const METHODS = ["leaderboard", "titled", "streamers"] as const;
 
@@ -34,10 +45,10 @@ export function listPlayersTool(client: ChessComClient): Tool {
     annotations: READ_ONLY,
     async handler({ method, category, title, liveOnly, offset, limit }, ctx) {
       const { signal } = ctx;
-      const fitBudget = <T>(items: T[]) => ctx.budget.fitItems(items, { reserve: 1500, atLeastOne: true });
+      const fitBudget = budgetFit(ctx.budget);
       return guarded(async () => {
         if (method === "titled") {
-          if (!title) throw required("title", method);
+          if (!title) throw requiredFor("title", method);
           const players = (await client.titled(title, signal)).value.players ?? [];
           const p = page(players, offset, limit, fitBudget);
           return {
@@ -121,8 +132,3 @@ function entry(e: LeaderboardEntry) {
     url: e.url,
   });
 }
-
-const required = (argument: string, method: string) =>
-  new ToolError("invalid_argument", `\`${argument}\` is required for method ${method}.`, {
-    details: { argument },
-  });

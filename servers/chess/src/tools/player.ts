@@ -2,7 +2,19 @@ import { defineTool, sanitizeDeep, type Tool } from "@portside/shared";
 import { z } from "zod";
 import type { ChessComClient } from "../chesscom/client.js";
 import type { GameTypeStats, PlayerProfile, PlayerStats } from "../chesscom/types.js";
-import { compact, guarded, idFromUrl, iso, limitArg, offsetArg, page, pagedNote, READ_ONLY } from "./common.js";
+import {
+  budgetFit,
+  byStatus,
+  compact,
+  guarded,
+  idFromUrl,
+  iso,
+  limitArg,
+  offsetArg,
+  page,
+  pagedNote,
+  READ_ONLY,
+} from "./common.js";
 
 const VIEWS = ["summary", "profile", "stats", "clubs", "matches", "tournaments"] as const;
 
@@ -41,7 +53,7 @@ export function playerTool(client: ChessComClient): Tool {
           const stats = (await client.stats(username, signal)).value;
           return { data: sanitizeDeep({ view, username, ...statsSummary(stats), raw: stats }), untrusted: true };
         }
-        const fitBudget = (items: unknown[]) => ctx.budget.fitItems(items, { reserve: 1500, atLeastOne: true });
+        const fitBudget = budgetFit(ctx.budget);
         if (view === "clubs") {
           const clubs = (await client.playerClubs(username, signal)).value.clubs ?? [];
           const rows = clubs.map((c) =>
@@ -60,10 +72,8 @@ export function playerTool(client: ChessComClient): Tool {
           view === "matches"
             ? (await client.playerMatches(username, signal)).value
             : (await client.playerTournaments(username, signal)).value;
-        const rows = (["in_progress", "registered", "finished"] as const).flatMap((status) =>
-          (lists[status] ?? []).map((entry) =>
-            view === "matches" ? matchRow(entry, status) : tournamentRow(entry, status),
-          ),
+        const rows = byStatus(lists, (entry, status) =>
+          view === "matches" ? matchRow(entry, status) : tournamentRow(entry, status),
         );
         const p = page(rows, offset, limit, fitBudget);
         const data = sanitizeDeep({ view, username, [view]: p });

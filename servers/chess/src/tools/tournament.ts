@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { ChessComClient } from "../chesscom/client.js";
 import * as v from "../chesscom/validate.js";
 import {
+  budgetFit,
   compact,
   guarded,
   htmlToText,
@@ -35,7 +36,7 @@ export function tournamentTool(client: ChessComClient): Tool {
     annotations: READ_ONLY,
     async handler({ tournament, round, group, offset, limit }, ctx) {
       const { signal } = ctx;
-      const fitBudget = <T>(items: T[]) => ctx.budget.fitItems(items, { reserve: 2500, atLeastOne: true });
+      const fitBudget = budgetFit(ctx.budget, 2500);
       return guarded(async () => {
         const id = v.tournamentId(tournament);
         if (group !== undefined && round === undefined) {
