@@ -6,34 +6,6 @@
 import { Worker } from "node:worker_threads";
 import { FsError } from "../sandbox/errors.js";
 
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const re = new RegExp(workerData.source, workerData.flags);
-parentPort.on("message", (batch) => {
-  const out = [];
-  for (const { text, maxHits } of batch) {
-    const hits = [];
-    let start = 0;
-    let line = 0;
-    for (;;) {
-      let end = text.indexOf("\\n", start);
-      const last = end === -1;
-      if (last) end = text.length;
-      if (last && start === end) break;
-      if (re.test(text.slice(start, end))) {
-        hits.push(line);
-        if (hits.length >= maxHits) break;
-      }
-      if (last) break;
-      start = end + 1;
-      line++;
-    }
-    out.push(hits);
-  }
-  parentPort.postMessage(out);
-});
-`;
-
 /** Indexes (0-based) of the lines of `text` that `test` accepts, at most `maxHits` of them. */
 export function matchingLines(text: string, test: (line: string) => boolean, maxHits: number): number[] {
   const hits: number[] = [];
@@ -54,6 +26,16 @@ export function matchingLines(text: string, test: (line: string) => boolean, max
   }
   return hits;
 }
+
+// The worker scans lines exactly as the main thread does: its source carries matchingLines itself.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const re = new RegExp(workerData.source, workerData.flags);
+const matchingLines = ${matchingLines.toString()};
+parentPort.on("message", (batch) => {
+  parentPort.postMessage(batch.map(({ text, maxHits }) => matchingLines(text, (line) => re.test(line), maxHits)));
+});
+`;
 
 export class RegexRunner {
   private worker: Worker | undefined;
