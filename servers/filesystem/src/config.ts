@@ -1,5 +1,6 @@
 import { option } from "@portside/shared";
 import { z } from "zod";
+import { MAX_PATH_LENGTH } from "./sandbox/policy.js";
 
 const MiB = 1024 * 1024;
 
@@ -7,6 +8,7 @@ const MiB = 1024 * 1024;
 const denyGlob = z
   .string()
   .min(1)
+  .max(MAX_PATH_LENGTH, `must be at most ${MAX_PATH_LENGTH} characters (no path is longer)`)
   .refine((p) => (p.match(/\{/g)?.length ?? 0) === (p.match(/\}/g)?.length ?? 0), {
     message: "unbalanced braces (a comma inside {…} splits the list: repeat --deny once per pattern instead)",
   });

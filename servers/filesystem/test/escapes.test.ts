@@ -204,6 +204,19 @@ describe("other ways out", () => {
     expect(refusal(await call(tool, args)).rule).toBe("glob_escape");
   });
 
+  const hugeGlob = "*".repeat(70_000);
+  it.each([
+    ["search_files", { path: ".", pattern: hugeGlob }, "pattern"],
+    ["search_files", { path: ".", pattern: "*", excludePatterns: [hugeGlob] }, "excludePatterns[0]"],
+    ["directory_tree", { path: ".", excludePatterns: ["*.log", hugeGlob] }, "excludePatterns[1]"],
+    ["search_content", { path: ".", query: "x", exclude: [hugeGlob] }, "exclude[0]"],
+  ])("%s refuses an over-long glob by name, not as an internal error", async (tool, args, argument) => {
+    const result = await call(tool, args);
+    expect(result.isError).toBe(true);
+    expect(refusal(result)).toMatchObject({ code: "invalid_argument" });
+    expect((result.content[0] as { text: string }).text).toContain(`\`${argument}\` is longer than 4096 characters`);
+  });
+
   it("walks do not follow links out, and never show denied entries", async () => {
     const files = await call("search_files", { path: ".", pattern: "**" });
     const found = (files.structuredContent as { matches: string[] }).matches;

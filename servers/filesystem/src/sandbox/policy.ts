@@ -115,6 +115,14 @@ const ROOTED_GLOB = /(^|[{,])\//;
  * directory anyway; this says so clearly instead of silently matching nothing.
  */
 export function checkGlob(pattern: string, argument: string): void {
+  // A glob is matched against paths, which are never longer than this; a longer one is hostile or a
+  // mistake, and the matcher would refuse it later with an error that names nothing.
+  if (pattern.length > MAX_PATH_LENGTH) {
+    throw new FsError("invalid_argument", `\`${argument}\` is longer than ${MAX_PATH_LENGTH} characters.`, {
+      argument,
+      hint: "Use a shorter glob, or several shorter ones.",
+    });
+  }
   if (pattern.includes("\0")) throw denied("nul_byte", argument, `\`${argument}\` contains a NUL byte.`);
   if (CONTROL.test(pattern))
     throw denied("control_character", argument, `\`${argument}\` contains a control character.`);
