@@ -1,4 +1,5 @@
 import { ConfigError, defineServer, type Tool } from "@portside/shared";
+import pkg from "../package.json" with { type: "json" };
 import { type FilesystemConfig, options } from "./config.js";
 import { DenyList } from "./sandbox/deny.js";
 import { Sandbox } from "./sandbox/sandbox.js";
@@ -8,7 +9,8 @@ import { readTools } from "./tools/read.js";
 import { searchContentTool } from "./tools/search-content.js";
 import { deleteTools, writeTools } from "./tools/write.js";
 
-export const VERSION = "0.1.0";
+/** Read from the package manifest, so a version bump can never leave the server announcing the old one. */
+export const VERSION = pkg.version;
 
 /** The tool list for a configuration: write tools only when writable, delete only when enabled. */
 export function toolsFor(app: FilesystemApp): Tool[] {
@@ -50,7 +52,7 @@ export async function createApp(config: FilesystemConfig, warn: (message: string
 
 export const server = defineServer({
   info: {
-    name: "@portside/server-filesystem",
+    name: pkg.name,
     version: VERSION,
     title: "Portside filesystem",
     description: "Sandboxed access to files in the directories you choose: read, search, write and edit them.",
