@@ -1,4 +1,5 @@
 import { ConfigError, defineServer } from "@portside/shared";
+import pkg from "../package.json" with { type: "json" };
 import { options } from "./config.js";
 import { AllowlistPatternError, RepoAllowlist } from "./github/allowlist.js";
 import { GitHubClient } from "./github/client.js";
@@ -6,11 +7,12 @@ import { CursorCodec } from "./github/cursor.js";
 import type { GitHubDeps } from "./tools/common.js";
 import { selectTools, ToolSelectionError } from "./toolsets.js";
 
-export const VERSION = "0.1.0";
+/** Read from the package manifest, so a version bump can never leave the server announcing the old one. */
+export const VERSION = pkg.version;
 
 export const githubServer = defineServer({
   info: {
-    name: "@portside/server-github",
+    name: pkg.name,
     version: VERSION,
     title: "GitHub",
     description:
