@@ -159,6 +159,14 @@ describe("get_player", () => {
     });
   });
 
+  it("marks club, match and tournament names as third-party text", async () => {
+    for (const view of ["clubs", "matches", "tournaments"]) {
+      const result = await call("get_player", { username: "nimzo_lover", view });
+      expect(result.isError, view).toBeFalsy();
+      expect(result._meta?.["io.portside/untrusted-content"], view).toBe(true);
+    }
+  });
+
   it("returns the raw profile and stats on request", async () => {
     const profile = await ok<{ raw: Record<string, unknown> }>("get_player", {
       username: "rook_lift",

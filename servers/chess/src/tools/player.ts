@@ -66,7 +66,11 @@ export function playerTool(client: ChessComClient): Tool {
             }),
           );
           const p = page(rows, offset, limit, fitBudget);
-          return { data: sanitizeDeep({ view, username, clubs: p }), text: listText(pagedNote(p, "clubs"), p.items) };
+          return {
+            data: sanitizeDeep({ view, username, clubs: p }),
+            text: listText(pagedNote(p, "clubs"), p.items),
+            untrusted: true,
+          };
         }
         const lists =
           view === "matches"
@@ -77,7 +81,11 @@ export function playerTool(client: ChessComClient): Tool {
         );
         const p = page(rows, offset, limit, fitBudget);
         const data = sanitizeDeep({ view, username, [view]: p });
-        return { data, text: listText(pagedNote(p, view === "matches" ? "team matches" : "tournaments"), p.items) };
+        return {
+          data,
+          text: listText(pagedNote(p, view === "matches" ? "team matches" : "tournaments"), p.items),
+          untrusted: true,
+        };
       });
     },
   });
