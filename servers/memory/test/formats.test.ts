@@ -3,6 +3,7 @@ import { z } from "zod";
 import { defaultStorePath } from "../src/config.ts";
 import { decodeCursor, encodeCursor, graphCursorShape } from "../src/memory/cursor.ts";
 import { entityLine, parseLine, relationLine } from "../src/memory/jsonl.ts";
+import { openSqliteStore } from "../src/memory/sqlite-store.ts";
 import { ftsPhrase, likeEscape, queryTerms } from "../src/memory/text.ts";
 
 describe("JSONL lines", () => {
@@ -65,5 +66,11 @@ describe("default store path", () => {
     expect(defaultStorePath({}, "linux", "/home/u")).toBe("/home/u/.local/share/portside/memory.db");
     expect(defaultStorePath({}, "darwin", "/Users/u")).toBe("/Users/u/.local/share/portside/memory.db");
     expect(defaultStorePath({ LOCALAPPDATA: "C:\\L" }, "win32", "C:\\U")).toContain("portside");
+  });
+});
+
+describe("opening a store", () => {
+  it("fails (rather than hangs) where no directory can be made", async () => {
+    await expect(openSqliteStore("/proc/portside-memory-test/memory.db")).rejects.toThrow();
   });
 });

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Database as Db, Statement } from "better-sqlite3";
 import {
@@ -171,7 +171,7 @@ export interface SqliteStoreOptions {
 export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<MemoryStore> {
   const { default: Database } = await import("better-sqlite3");
   const sqliteVec = await import("sqlite-vec");
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (path !== ":memory:") ensureDirectory(dirname(path));
   const db = new Database(path);
   try {
     sqliteVec.load(db);
@@ -203,6 +203,22 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     throw error;
   }
   return new SqliteStore(db, path);
+}
+
+/**
+ * Creates the missing directories above the store one level at a time (mode 0700). Node's recursive
+ * mkdir spins forever on some special filesystems (e.g. a path under /proc); this fails instead.
+ */
+function ensureDirectory(dir: string): void {
+  const missing: string[] = [];
+  let current = dir;
+  while (!existsSync(current)) {
+    missing.push(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const directory of missing.reverse()) mkdirSync(directory, { mode: 0o700 });
 }
 
 class SqliteStore implements MemoryStore {
