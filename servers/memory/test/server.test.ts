@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -312,6 +313,10 @@ describe.each(STORE_KINDS)("memory tools on %s", (kind) => {
 
   it("refuses hostile input with errors that name the argument", async () => {
     const c = await connect();
+    const fifoDir = mkdtempSync(join(tmpdir(), "memory-fifo-"));
+    dirs.push(fifoDir);
+    const fifo = join(fifoDir, "pipe.jsonl");
+    execFileSync("mkfifo", [fifo]);
     const cases: Array<[string, Record<string, unknown>, RegExp]> = [
       ["create_entities", { entities: [{ name: "", entityType: "t", observations: [] }] }, /entities\.0\.name/],
       ["create_entities", { entities: [{ name: "x".repeat(300), entityType: "t", observations: [] }] }, /at most 256/],
@@ -327,6 +332,7 @@ describe.each(STORE_KINDS)("memory tools on %s", (kind) => {
       ["import_graph", {}, /exactly one/],
       ["import_graph", { path: "relative/file.jsonl" }, /absolute/],
       ["import_graph", { path: "/dev/zero" }, /not a regular file/],
+      ["import_graph", { path: fifo }, /not a regular file/],
     ];
     // A __proto__ key is dropped, never merged into any prototype.
     const sneaky = await call(c, "store_memory", {

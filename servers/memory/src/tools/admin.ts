@@ -1,3 +1,4 @@
+import { constants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { isAbsolute } from "node:path";
 import { createInterface } from "node:readline";
@@ -158,7 +159,8 @@ async function importFile(
   }
   let handle: FileHandle;
   try {
-    handle = await open(path, "r");
+    // Non-blocking, so a FIFO without a writer cannot hang the call; it is refused below as not a file.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw code === "EACCES" || code === "EPERM"
