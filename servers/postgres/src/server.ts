@@ -82,7 +82,7 @@ export const postgresServer = defineServer({
         listSchemasTool(service),
         listTablesTool(service),
         describeTableTool(service),
-        explainTool(service, limits, config.allowExplainAnalyze),
+        explainTool(service, config.allowExplainAnalyze),
       ],
       setupSession(mcp) {
         registerTableResources(mcp, service, base);

@@ -3,7 +3,7 @@ import { type CatalogSnapshot, describeRelation, readSnapshot, type TableDescrip
 import type { Database } from "./db/database.js";
 import { QueryFailure } from "./db/errors.js";
 import { inspectRole, type RoleReport, roleProblem } from "./db/role.js";
-import { type RowCaps, type RowSet, streamRows } from "./db/stream.js";
+import { type Parameter, type RowCaps, type RowSet, streamRows } from "./db/stream.js";
 import type { QualifiedName, TablePolicy } from "./sql/allowlist.js";
 import type { FunctionPolicy } from "./sql/functions.js";
 import { type ExplainRequest, type GuardedQuery, type GuardPolicy, guardQuery } from "./sql/guard.js";
@@ -53,7 +53,7 @@ export class PostgresService {
    */
   ready(signal?: AbortSignal): Promise<RoleReport> {
     this.roleChecked ??= this.db
-      .readOnly((client) => inspectRole(client, this.settings.tables, this.settings.searchPath), { signal })
+      .readOnly(({ client }) => inspectRole(client, this.settings.tables, this.settings.searchPath), { signal })
       .then((report) => {
         const problem = roleProblem(report);
         if (problem && !this.settings.allowPrivilegedRole) throw new RoleRefused(problem);
@@ -77,7 +77,7 @@ export class PostgresService {
     const cached = this.snapshotCache;
     if (cached && Date.now() - cached.takenAt <= maxAgeMs) return cached;
     this.snapshotLoading ??= this.db
-      .readOnly((client) => readSnapshot(client), { signal })
+      .readOnly(({ client }) => readSnapshot(client), { signal })
       .then((snapshot) => {
         this.snapshotCache = snapshot;
         return snapshot;
@@ -95,6 +95,7 @@ export class PostgresService {
       functions: this.settings.functions,
       searchPath: this.settings.searchPath,
       relationExists: (schema, name) => snapshot.has(schema, name),
+      uniqueKeys: (schema, name) => snapshot.uniqueKeys(schema, name),
       allowExplainAnalyze: this.settings.allowExplainAnalyze,
     };
     return guardQuery(sql, policy, explain);
@@ -103,9 +104,9 @@ export class PostgresService {
   /** Guards, then runs one query read-only and streams its rows up to the caps. */
   async query(
     sql: string,
-    params: readonly unknown[],
+    params: readonly Parameter[],
     caps: RowCaps,
-    options: { signal?: AbortSignal; explain?: ExplainRequest } = {},
+    options: { signal?: AbortSignal; explain?: ExplainRequest; prepareValue?: (value: unknown) => unknown } = {},
   ): Promise<QueryOutcome> {
     await this.ready(options.signal);
     const guarded = await this.guard(sql, options.explain, options.signal);
@@ -115,10 +116,19 @@ export class PostgresService {
         `The query uses ${guarded.parameterCount} parameter(s) ($1…) but ${params.length} value(s) were given.`,
       );
     }
-    const result = await this.db.readOnly((client) => streamRows(client, guarded.text, params, caps, options.signal), {
-      ...(options.signal ? { signal: options.signal } : {}),
-      originalPosition: guarded.originalPosition,
-    });
+    const result = await this.db.readOnly(
+      (session) =>
+        streamRows(session, guarded.text, params, caps, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.prepareValue ? { prepareValue: options.prepareValue } : {}),
+          ...(guarded.rowBound !== undefined ? { rowBound: guarded.rowBound } : {}),
+        }),
+      {
+        ...(options.signal ? { signal: options.signal } : {}),
+        originalPosition: guarded.originalPosition,
+        lazyBegin: true,
+      },
+    );
     return { guarded, result };
   }
 
@@ -132,7 +142,7 @@ export class PostgresService {
   async describe(relation: QualifiedName, signal?: AbortSignal): Promise<TableDescription | undefined> {
     await this.ready(signal);
     if (!this.settings.tables.isAllowed(relation.schema, relation.name)) return undefined;
-    return this.db.readOnly((client) => describeRelation(client, relation, this.settings.tables), {
+    return this.db.readOnly(({ client }) => describeRelation(client, relation, this.settings.tables), {
       ...(signal ? { signal } : {}),
     });
   }

@@ -29,7 +29,10 @@ afterAll(async () => {
 
 /** Runs raw SQL (no guard) the way the server runs a query. */
 function raw(sql: string, signal?: AbortSignal) {
-  return db.readOnly((client) => streamRows(client, sql, [], caps, signal), signal ? { signal } : {});
+  return db.readOnly((session) => streamRows(session, sql, [], caps, signal ? { signal } : {}), {
+    lazyBegin: true,
+    ...(signal ? { signal } : {}),
+  });
 }
 
 async function failure(promise: Promise<unknown>): Promise<QueryFailure> {
@@ -85,7 +88,7 @@ describe("the extended protocol runs exactly one statement", () => {
 
 describe("settings are set locally for every call", () => {
   it("has the statement, lock and idle timeouts and the search path", async () => {
-    const settings = await db.readOnly(async (client) => {
+    const settings = await db.readOnly(async ({ client }) => {
       const out: Record<string, string> = {};
       for (const name of [
         "statement_timeout",
@@ -103,27 +106,25 @@ describe("settings are set locally for every call", () => {
       lock_timeout: "2s",
       idle_in_transaction_session_timeout: "12500ms",
       transaction_read_only: "on",
-      search_path: "pg_catalog, public",
+      search_path: '"pg_catalog", "public"',
     });
   });
 
   it("leaves nothing behind on the connection after the call", async () => {
-    const pool = new pg.Pool({ connectionString: shop.readerUrl, max: 1 });
+    const single = database(shop.readerUrl, log, 2500);
     try {
-      const client = await pool.connect();
-      const timeout = (await client.query("SHOW statement_timeout")).rows[0]?.statement_timeout;
-      client.release();
-      expect(timeout).toBe("0");
+      await single.readOnly((session) => streamRows(session, "SELECT 1", [], caps), { lazyBegin: true });
+      // Same pooled connection, outside any transaction: the settings were local to the last one.
+      const outside = await single.readOnly(async ({ client }) => {
+        await client.query("ROLLBACK");
+        return (
+          await client.query("SELECT current_setting('statement_timeout') AS t, current_setting('search_path') AS p")
+        ).rows[0];
+      });
+      expect(outside).toEqual({ t: "0", p: '"$user", public' });
     } finally {
-      await pool.end();
+      await single.close();
     }
-    await db.readOnly(async (client) => {
-      await client.query("SELECT 1");
-    });
-    const after = await db.readOnly(
-      async (client) => (await client.query("SELECT current_setting('transaction_isolation') AS x")).rows,
-    );
-    expect(after).toHaveLength(1);
   });
 
   it("ends a statement at the statement timeout", async () => {
@@ -192,13 +193,13 @@ describe("the cursor caps", () => {
 
   it("stops at the byte cap but always returns the first row", async () => {
     const small = { maxRows: 100, maxBytes: 2048, maxValueChars: 1000 };
-    const result = await db.readOnly((client) =>
-      streamRows(client, "SELECT repeat('z', 900) FROM generate_series(1, 50)", [], small),
+    const result = await db.readOnly((session) =>
+      streamRows(session, "SELECT repeat('z', 900) FROM generate_series(1, 50)", [], small),
     );
     expect(result.truncated).toBe("bytes");
     expect(result.rows.length).toBe(2);
-    const one = await db.readOnly((client) =>
-      streamRows(client, "SELECT repeat('z', 900), repeat('w', 900), repeat('v', 900)", [], small),
+    const one = await db.readOnly((session) =>
+      streamRows(session, "SELECT repeat('z', 900), repeat('w', 900), repeat('v', 900)", [], small),
     );
     expect(one.rows).toHaveLength(1);
   });
@@ -210,19 +211,51 @@ describe("the cursor caps", () => {
   });
 });
 
+describe("small results in one round trip", () => {
+  it("answers a proven-small query and ends its transaction in the same batch", async () => {
+    const result = await db.readOnly(
+      (s) => streamRows(s, "SELECT id, name FROM public.customers WHERE id = 2", [], caps, { rowBound: 1 }),
+      { lazyBegin: true },
+    );
+    expect(result.rows).toEqual([[2, "Grace Hopper"]]);
+    expect(result.truncated).toBe(false);
+  });
+
+  it("falls back to streaming when the bound was wrong, and still answers right", async () => {
+    const result = await db.readOnly(
+      (s) => streamRows(s, "SELECT id FROM public.customers ORDER BY id", [], caps, { rowBound: 1 }),
+      { lazyBegin: true },
+    );
+    expect(result.rows).toEqual([[1], [2], [3], [4], [5]]);
+  });
+
+  it("still rolls back when the statement fails", async () => {
+    const logged = lines.length;
+    const error = await failure(
+      db.readOnly((s) => streamRows(s, "SELECT 1 / 0", [], caps, { rowBound: 1 }), { lazyBegin: true }),
+    );
+    expect(error.details.sqlstate).toBe("22012");
+    expect((await raw("SHOW transaction_read_only")).rows).toEqual([["on"]]);
+    // The next call found its connection clean: no failed setup, no retry.
+    expect(lines.slice(logged).join("")).not.toMatch(/retrying/);
+    expect(await databaseState(shop.adminUrl)).toEqual(before);
+  });
+});
+
 describe("cancellation", () => {
   it("cancels the statement on the server when the caller gives up", async () => {
     const slow = database(shop.readerUrl, log, 60_000);
     try {
       const controller = new AbortController();
-      const running = slow.readOnly((client) => streamRows(client, "SELECT pg_sleep(30)", [], caps), {
+      const running = slow.readOnly((session) => streamRows(session, "SELECT pg_sleep(30)", [], caps), {
         signal: controller.signal,
+        lazyBegin: true,
       });
       setTimeout(() => controller.abort(), 300);
       const error = await failure(running);
       expect(error.kind).toBe("cancelled");
       // The connection went back to the pool clean: the next call on it works.
-      const next = await slow.readOnly((client) => streamRows(client, "SELECT 3", [], caps));
+      const next = await slow.readOnly((session) => streamRows(session, "SELECT 3", [], caps), { lazyBegin: true });
       expect(next.rows).toEqual([[3]]);
     } finally {
       await slow.close();
@@ -246,13 +279,33 @@ describe("reconnecting", () => {
     expect((await raw("SELECT 2")).rows).toEqual([[2]]);
   });
 
+  it("replaces a connection whose prepared transaction setup went missing", async () => {
+    const single = database(shop.readerUrl, log, 2500);
+    try {
+      expect((await single.readOnly((s) => streamRows(s, "SELECT 1", [], caps), { lazyBegin: true })).rows).toEqual([
+        [1],
+      ]);
+      // Only reachable with the guard out of the way: drop the prepared settings statement.
+      await single.readOnly(async ({ client }) => {
+        await client.query("DEALLOCATE ALL");
+      });
+      expect((await single.readOnly((s) => streamRows(s, "SELECT 2", [], caps), { lazyBegin: true })).rows).toEqual([
+        [2],
+      ]);
+    } finally {
+      await single.close();
+    }
+  });
+
   it("reports an unreachable database as unavailable, without the password", async () => {
     const url = new URL(shop.readerUrl);
     url.port = "1";
     const { log: quiet, lines: quietLines } = captureLog();
     const dead = database(url.href, quiet, 1500, 500);
     try {
-      const error = await failure(dead.readOnly((client) => streamRows(client, "SELECT 1", [], caps)));
+      const error = await failure(
+        dead.readOnly((session) => streamRows(session, "SELECT 1", [], caps), { lazyBegin: true }),
+      );
       expect(error.kind).toBe("unavailable");
       expect(error.message).not.toContain(decodeURIComponent(url.password));
       expect(quietLines.join("")).not.toContain(decodeURIComponent(url.password));

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { TablePolicy } from "../src/sql/allowlist.ts";
 import { GuardError } from "../src/sql/errors.ts";
 import { DEFAULT_SAFE_FUNCTIONS, functionPolicy } from "../src/sql/functions.ts";
-import { type GuardPolicy, guardQuery, readIdentifier } from "../src/sql/guard.ts";
+import { type GuardedQuery, type GuardPolicy, guardQuery, readIdentifier } from "../src/sql/guard.ts";
+import { parseSql } from "../src/sql/parser.ts";
 
 const RELATIONS = new Set([
   "public.orders",
@@ -46,6 +47,34 @@ async function refusal(sql: string, p: GuardPolicy = policy()): Promise<GuardErr
     if (error instanceof GuardError) return error;
     throw error;
   }
+}
+
+/** A parse tree without positions and without schema qualifiers on table and function names. */
+function shape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(shape);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    if (/location|^stmt_len$|list_start|list_end|^schemaname$/.test(key)) continue;
+    if (key === "funcname" && Array.isArray(inner) && inner.length === 2) {
+      out[key] = shape(inner.slice(1));
+      continue;
+    }
+    out[key] = shape(inner);
+  }
+  return out;
+}
+
+/**
+ * The rewrite must only qualify names: the rewritten text parses to the same tree (apart from the
+ * qualifiers and positions), and guarding it again finds nothing left to qualify.
+ */
+async function expectFaithfulRewrite(sql: string, guarded: GuardedQuery, p: GuardPolicy): Promise<void> {
+  expect(shape(await parseSql(guarded.text))).toEqual(shape(await parseSql(sql)));
+  const again = await guardQuery(guarded.text, p);
+  expect(again.text).toBe(guarded.text);
+  const key = (g: GuardedQuery) => g.relations.map((r) => `${r.schema}.${r.name}`).sort();
+  expect(key(again)).toEqual(key(guarded));
 }
 
 describe("accepts plain reads", () => {
@@ -95,8 +124,9 @@ describe("accepts plain reads", () => {
     "EXPLAIN SELECT * FROM orders",
     "EXPLAIN (FORMAT JSON, COSTS false, VERBOSE) SELECT * FROM orders",
   ])("%s", async (sql) => {
-    const guarded = await guardQuery(sql, policy());
-    expect(guarded.text.length).toBeGreaterThanOrEqual(sql.length);
+    const p = policy();
+    const guarded = await guardQuery(sql, p);
+    await expectFaithfulRewrite(sql, guarded, p);
   });
 });
 
@@ -252,7 +282,7 @@ describe("refuses functions off the safe list, wherever they are called", () => 
   it("allows extra functions the operator named, qualified to their schema", async () => {
     const p = policy({ functions: functionPolicy(["public.similarity"]) });
     const guarded = await guardQuery("SELECT similarity(name, 'x') FROM customers", p);
-    expect(guarded.text).toBe('SELECT "public".similarity(name, \'x\') FROM "public".customers');
+    expect(guarded.text).toBe('SELECT  "public".similarity(name, \'x\') FROM  "public".customers');
     expect((await refusal("SELECT other.similarity('a', 'b')", p)).rule).toBe("function");
   });
 
@@ -337,7 +367,7 @@ describe("sees only allowed relations, wherever they appear", () => {
     expect((await refusal("SELECT * FROM information_schema.tables", wildcard)).rule).toBe("relation");
     const explicit = policy({ allow: ["pg_catalog.pg_stat_activity"] });
     const guarded = await guardQuery("SELECT pid FROM pg_stat_activity", explicit);
-    expect(guarded.text).toBe('SELECT pid FROM "pg_catalog".pg_stat_activity');
+    expect(guarded.text).toBe('SELECT pid FROM  "pg_catalog".pg_stat_activity');
   });
 });
 
@@ -385,7 +415,7 @@ describe("rewrites names so the database resolves them as the guard did", () => 
       policy(),
     );
     expect(guarded.text).toBe(
-      'select "pg_catalog".lower(c.name), "pg_catalog".count(*) from "public".customers c join "public"."orders" o on o.customer_id = c.id group by 1',
+      'select  "pg_catalog".lower(c.name),  "pg_catalog".count(*) from  "public".customers c join  "public"."orders" o on o.customer_id = c.id group by 1',
     );
     expect(guarded.relations).toEqual(
       expect.arrayContaining([
@@ -397,10 +427,10 @@ describe("rewrites names so the database resolves them as the guard did", () => 
 
   it("resolves on the search path in order, pg_catalog first", async () => {
     const p = policy({ searchPath: ["sales", "public"] });
-    expect((await guardQuery("SELECT * FROM orders", p)).text).toBe('SELECT * FROM "sales".orders');
-    expect((await guardQuery("SELECT * FROM customers", p)).text).toBe('SELECT * FROM "public".customers');
+    expect((await guardQuery("SELECT * FROM orders", p)).text).toBe('SELECT * FROM  "sales".orders');
+    expect((await guardQuery("SELECT * FROM customers", p)).text).toBe('SELECT * FROM  "public".customers');
     expect((await guardQuery("SELECT * FROM not_yet_created", policy({ allow: ["public.*"] }))).text).toBe(
-      'SELECT * FROM "public".not_yet_created',
+      'SELECT * FROM  "public".not_yet_created',
     );
   });
 
@@ -417,21 +447,30 @@ describe("rewrites names so the database resolves them as the guard did", () => 
     expect(guarded.originalPosition(guarded.text.indexOf("nme") + 1)).toBe(8);
     // A position inside an inserted schema name points at the name it qualifies.
     expect(guarded.originalPosition(guarded.text.indexOf('"public"') + 2)).toBe(sql.indexOf("customers") + 1);
+    expect(guarded.originalPosition(guarded.text.indexOf(' "public"') + 1)).toBe(sql.indexOf("customers") + 1);
   });
 
   it("handles multi-byte text before names", async () => {
     const sql = "SELECT 'ünïcödé ✓', name FROM customers WHERE name <> '日本'";
     const guarded = await guardQuery(sql, policy());
-    expect(guarded.text).toBe(`SELECT 'ünïcödé ✓', name FROM "public".customers WHERE name <> '日本'`);
+    await expectFaithfulRewrite(sql, guarded, policy());
+    expect(guarded.text).toBe(`SELECT 'ünïcödé ✓', name FROM  "public".customers WHERE name <> '日本'`);
   });
 
   it("adds EXPLAIN for explain requests and maps positions past it", async () => {
     const guarded = await guardQuery("SELECT * FROM orders", policy(), { format: "json" });
     expect(guarded.kind).toBe("explain");
-    expect(guarded.text).toBe('EXPLAIN (FORMAT JSON) SELECT * FROM "public".orders');
+    expect(guarded.text).toBe('EXPLAIN (FORMAT JSON) SELECT * FROM  "public".orders');
     expect(guarded.originalPosition(guarded.text.indexOf("*") + 1)).toBe(8);
     await expect(guardQuery("EXPLAIN SELECT 1", policy(), {})).rejects.toMatchObject({ rule: "statement_type" });
     await expect(guardQuery("SELECT 1", policy(), { analyze: true })).rejects.toMatchObject({ rule: "explain_option" });
+  });
+
+  it("never lets an inserted name fuse with the text before it", async () => {
+    // Without the leading space, U& followed by a quote would read as a Unicode identifier.
+    const guarded = await guardQuery("SELECT u&lower('X') FROM customers", policy());
+    await expectFaithfulRewrite("SELECT u&lower('X') FROM customers", guarded, policy());
+    expect(guarded.text).toBe(`SELECT u& "pg_catalog".lower('X') FROM  "public".customers`);
   });
 
   it("counts parameters", async () => {

@@ -11,7 +11,7 @@ const policy = new TablePolicy(shop.allow.split(","), shop.deny.split(","), "pub
 async function report(url: string) {
   const db = database(url, captureLog().log);
   try {
-    return await db.readOnly((client) => inspectRole(client, policy, ["public"]));
+    return await db.readOnly(({ client }) => inspectRole(client, policy, ["public"]));
   } finally {
     await db.close();
   }
@@ -35,7 +35,7 @@ describe("inspectRole", () => {
     const db = database(shop.writerUrl, captureLog().log);
     try {
       const narrow = new TablePolicy(["public.customers"], [], "public");
-      const r = await db.readOnly((client) => inspectRole(client, narrow, ["public"]));
+      const r = await db.readOnly(({ client }) => inspectRole(client, narrow, ["public"]));
       expect(r.writable).toEqual([]);
     } finally {
       await db.close();

@@ -24,9 +24,19 @@ export interface RelationInfo extends QualifiedName {
  */
 export class CatalogSnapshot {
   private readonly bySchema = new Map<string, Map<string, RelationInfo>>();
+  private readonly unique = new Map<string, string[][]>();
   readonly takenAt = Date.now();
 
-  constructor(relations: readonly RelationInfo[]) {
+  constructor(
+    relations: readonly RelationInfo[],
+    uniqueKeys: ReadonlyArray<QualifiedName & { columns: string[] }> = [],
+  ) {
+    for (const key of uniqueKeys) {
+      const id = `${key.schema}\u0000${key.name}`;
+      const keys = this.unique.get(id) ?? [];
+      keys.push(key.columns);
+      this.unique.set(id, keys);
+    }
     for (const relation of relations) {
       let schema = this.bySchema.get(relation.schema);
       if (!schema) {
@@ -39,6 +49,11 @@ export class CatalogSnapshot {
 
   has(schema: string, name: string): boolean {
     return this.bySchema.get(schema)?.has(name) ?? false;
+  }
+
+  /** Column sets with a unique index (no predicate, no expressions) on the relation. */
+  uniqueKeys(schema: string, name: string): readonly (readonly string[])[] {
+    return this.unique.get(`${schema}\u0000${name}`) ?? [];
   }
 
   get(schema: string, name: string): RelationInfo | undefined {
@@ -73,6 +88,18 @@ export async function readSnapshot(client: PoolClient): Promise<CatalogSnapshot>
       WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p')
         AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`,
   );
+  const unique = await client.query<{ schema: string; name: string; columns: string[] }>(
+    `SELECT n.nspname AS schema, c.relname AS name,
+            array_agg(a.attname::text ORDER BY k.i) AS columns
+       FROM pg_catalog.pg_index x
+       JOIN pg_catalog.pg_class c ON c.oid = x.indrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, i)
+       JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+      WHERE x.indisunique AND x.indpred IS NULL AND x.indexprs IS NULL
+        AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+      GROUP BY x.indexrelid, n.nspname, c.relname`,
+  );
   return new CatalogSnapshot(
     result.rows.map((row) => ({
       schema: row.schema,
@@ -81,6 +108,7 @@ export async function readSnapshot(client: PoolClient): Promise<CatalogSnapshot>
       estimatedRows: Number(row.estimated_rows),
       comment: row.comment,
     })),
+    unique.rows,
   );
 }
 

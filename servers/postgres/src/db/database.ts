@@ -2,6 +2,7 @@ import { connect as netConnect } from "node:net";
 import type { Logger } from "@portside/shared";
 import type { Pool, PoolClient } from "pg";
 import { quoteAlways } from "../sql/allowlist.js";
+import { ExtendedBatch, type Statement } from "./batch.js";
 import { classifyError, isConnectionError, QueryFailure } from "./errors.js";
 
 export interface DatabaseSettings {
@@ -18,7 +19,29 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Maps a position in the SQL that ran back to the caller's SQL. */
   originalPosition?: (position: number) => number | undefined;
+  /**
+   * Let the work send the transaction's opening statements with its own first query (one round
+   * trip instead of two); otherwise they run before the work starts.
+   */
+  lazyBegin?: boolean;
 }
+
+/** One call's connection, inside (or about to open) its read-only transaction. */
+export interface ReadOnlySession {
+  client: PoolClient;
+  /**
+   * The statements that open the read-only transaction, the first time they are asked for; the
+   * caller must send them before its own statement in the same batch. Empty afterwards.
+   */
+  takeBegin(): readonly Statement[];
+  /** The caller ended the transaction itself (a ROLLBACK in its last batch): nothing to roll back. */
+  ended(): void;
+  /** After `ended`, lets the next statement open a new transaction (takeBegin gives it again). */
+  reopen(): void;
+}
+
+/** The rollback still running on a pooled connection, which its next user must wait for. */
+const pendingRollback = new WeakMap<object, Promise<Error | undefined>>();
 
 /** How long to keep retrying a lost connection (e.g. while the database restarts). */
 const RECONNECT_BACKOFF_MS = [50, 150, 300, 600, 1000, 1500, 2000];
@@ -31,7 +54,7 @@ const RECONNECT_BACKOFF_MS = [50, 150, 300, 600, 1000, 1500, 2000];
 export class Database {
   private pool: Pool | undefined;
   private poolLoading: Promise<Pool> | undefined;
-  private readonly transactionStart: string;
+  private readonly begin: readonly Statement[];
 
   constructor(
     private readonly settings: DatabaseSettings,
@@ -41,23 +64,31 @@ export class Database {
     const lockTimeout = Math.min(timeout, 2000);
     // A safety net if this process stalls mid-transaction: the server ends the session itself.
     const idleTimeout = timeout + 10_000;
-    this.transactionStart = [
-      "BEGIN TRANSACTION READ ONLY",
-      `SET LOCAL statement_timeout = ${timeout}`,
-      `SET LOCAL lock_timeout = ${lockTimeout}`,
-      `SET LOCAL idle_in_transaction_session_timeout = ${idleTimeout}`,
-      `SET LOCAL search_path = ${["pg_catalog", ...settings.searchPath].map(quoteAlways).join(", ")}`,
-      // Taking a snapshot now makes the read-only mode final: "transaction read-write mode must be
-      // set before any query" then refuses any later attempt to switch it off.
-      "SELECT 1",
-    ].join("; ");
+    const searchPath = ["pg_catalog", ...settings.searchPath].map(quoteAlways).join(", ");
+    this.begin = [
+      { text: "BEGIN TRANSACTION READ ONLY" },
+      {
+        // set_config(…, true) is SET LOCAL. Being a SELECT, it also takes the transaction's first
+        // snapshot, after which PostgreSQL refuses to switch the transaction to read-write.
+        // Prepared once per connection: parsing and planning it on every call costs more than the
+        // point lookup it precedes.
+        name: "portside_read_only_settings",
+        text: [
+          "SELECT pg_catalog.set_config('statement_timeout', $1, true)",
+          "pg_catalog.set_config('lock_timeout', $2, true)",
+          "pg_catalog.set_config('idle_in_transaction_session_timeout', $3, true)",
+          "pg_catalog.set_config('search_path', $4, true)",
+        ].join(", "),
+        values: [String(timeout), String(lockTimeout), String(idleTimeout), searchPath],
+      },
+    ];
   }
 
   /**
    * Runs `work` in a read-only transaction on one connection. Connection failures are retried on a
    * fresh connection (the work is read-only, so running it again is harmless).
    */
-  async readOnly<T>(work: (client: PoolClient) => Promise<T>, options: RunOptions = {}): Promise<T> {
+  async readOnly<T>(work: (session: ReadOnlySession) => Promise<T>, options: RunOptions = {}): Promise<T> {
     const deadline = Date.now() + Math.max(this.settings.connectTimeoutMs, 2000);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -72,10 +103,19 @@ export class Database {
     }
   }
 
-  private async attempt<T>(work: (client: PoolClient) => Promise<T>, options: RunOptions): Promise<T> {
+  private async attempt<T>(work: (session: ReadOnlySession) => Promise<T>, options: RunOptions): Promise<T> {
     const pool = await this.getPool();
     if (options.signal?.aborted) throw new QueryFailure("cancelled", "The call was cancelled.");
     const client = await pool.connect();
+    const previous = pendingRollback.get(client);
+    if (previous) {
+      pendingRollback.delete(client);
+      const failed = await previous;
+      if (failed) {
+        client.release(failed);
+        throw failed;
+      }
+    }
     let broken: Error | undefined;
     const onClientError = (error: Error) => {
       broken = error;
@@ -92,23 +132,70 @@ export class Database {
       hardStop.unref();
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
+    // The server ends a statement at its timeout; this catches a server that stopped answering.
+    let stalled = false;
+    const watchdog = setTimeout(() => {
+      stalled = true;
+      onAbort();
+    }, this.settings.statementTimeoutMs + 10_000);
+    watchdog.unref();
+    let begun = false;
+    let closed = false;
+    const session: ReadOnlySession = {
+      client,
+      takeBegin: () => {
+        if (begun) return [];
+        begun = true;
+        closed = false;
+        return this.begin;
+      },
+      ended: () => {
+        closed = true;
+      },
+      reopen: () => {
+        begun = false;
+      },
+    };
     try {
-      await client.query(this.transactionStart);
-      try {
-        return await work(client);
-      } finally {
-        await client.query("ROLLBACK").catch((error: Error) => {
-          broken ??= error;
-        });
+      if (!options.lazyBegin) {
+        const batch = new ExtendedBatch({ setup: session.takeBegin() });
+        client.query(batch);
+        await batch.done;
       }
+      return await work(session);
     } catch (error) {
       if (isConnectionError(error) || isFatal(error)) broken ??= error as Error;
+      if (stalled) {
+        broken ??= error as Error;
+        throw new QueryFailure("timeout", "The database stopped answering; the call was abandoned.");
+      }
       throw error;
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
+      clearTimeout(watchdog);
       if (hardStop) clearTimeout(hardStop);
       client.off("error", onClientError);
-      client.release(broken ?? false);
+      if (begun && !closed && !broken) {
+        // Nothing to keep: roll back, but only after the answer went out (setImmediate runs once
+        // the response has been written), so the caller never waits for it. The connection goes
+        // back to the pool at once; its next user waits for this rollback before sending anything
+        // (see the start of attempt).
+        const rollback = new Promise<Error | undefined>((resolve) => {
+          setImmediate(() => {
+            client.query("ROLLBACK").then(
+              () => resolve(undefined),
+              (error: Error) => {
+                this.log.debug("rollback failed; the connection will be replaced", { error });
+                resolve(error);
+              },
+            );
+          });
+        });
+        pendingRollback.set(client, rollback);
+        client.release();
+      } else {
+        client.release(broken ?? false);
+      }
     }
   }
 

@@ -49,6 +49,8 @@ const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMED
 
 /** True for errors that mean the connection is gone (server restart, network), not the query. */
 export function isConnectionError(error: unknown): boolean {
+  // A failed transaction setup leaves the connection in an unknown state: replace it and retry.
+  if ((error as Error)?.name === "SetupFailed") return true;
   const e = error as PgErrorLike & { code?: string };
   const code = e?.code ?? "";
   if (CONNECTION_CODES.has(code)) return true;

@@ -1,5 +1,6 @@
 import type { PoolClient } from "pg";
-import type CursorType from "pg-cursor";
+import { type BatchResult, ExtendedBatch, type Field, type Statement } from "./batch.js";
+import type { ReadOnlySession } from "./database.js";
 import { BUILTIN_TYPE_NAMES, typeParsers } from "./values.js";
 
 export interface RowCaps {
@@ -19,112 +20,118 @@ export interface Column {
 export interface RowSet {
   columns: Column[];
   rows: unknown[][];
+  /** Each returned row as JSON (computed for the byte cap; reusable for rendering). */
+  rowsJson: string[];
   /** Why the result was cut, if it was: more rows exist than were returned. */
   truncated: false | "rows" | "bytes";
   /** How many values were cut to `maxValueChars`. */
   cutValues: number;
   /** JSON bytes of the returned rows. */
   bytes: number;
-  /** The command tag's row count when the whole result was read (e.g. for EXPLAIN: undefined). */
+  /** The command tag when the whole result was read. */
   command: string | undefined;
 }
 
-interface Field {
-  name: string;
-  dataTypeID: number;
-}
-
-let cursorClass: Promise<typeof CursorType> | undefined;
-const loadCursor = () => {
-  cursorClass ??= import("pg-cursor").then((m) => m.default);
-  return cursorClass;
-};
+export type Parameter = string | number | boolean | null;
 
 const FIRST_BATCH = 50;
 const MAX_BATCH = 1000;
+/** Largest proven result answered in one round trip (its rows are all in memory at once). */
+const ONE_TRIP_MAX_ROWS = 100;
+const ROLLBACK: Statement = { text: "ROLLBACK" };
 
 /**
- * Runs one statement through a cursor (the extended protocol: the server accepts exactly one
- * statement) and reads it in batches, stopping at the row or byte cap. At most one batch is in
- * memory beyond the rows kept, whatever the size of the full result.
+ * Runs one statement and reads its rows in batches, stopping at the row or byte cap. The first
+ * batch carries the transaction's opening statements, so a small result costs one round trip; at
+ * most one batch is in memory beyond the rows kept, whatever the size of the full result.
  */
 export async function streamRows(
-  client: PoolClient,
+  session: ReadOnlySession,
   text: string,
-  params: readonly unknown[],
+  params: readonly Parameter[],
   caps: RowCaps,
-  signal?: AbortSignal,
+  options: {
+    signal?: AbortSignal;
+    prepareValue?: (value: unknown) => unknown;
+    /** At most this many rows, as proven from the query (see sql/bound.ts). */
+    rowBound?: number;
+  } = {},
 ): Promise<RowSet> {
-  const Cursor = await loadCursor();
-  const cursor = client.query(
-    new Cursor(text, params.length ? [...params] : undefined, { rowMode: "array", types: typeParsers }),
-  );
+  const { signal, prepareValue, rowBound } = options;
+  const { client } = session;
+  const statement = { text, values: params.map(toWire) };
+  let batch: BatchResult | undefined;
+  if (rowBound !== undefined && rowBound <= Math.min(caps.maxRows, ONE_TRIP_MAX_ROWS)) {
+    // A small result, proven: fetch it and end the transaction in the same round trip.
+    const oneTrip = await run(
+      client,
+      new ExtendedBatch({ setup: session.takeBegin(), statement, rows: rowBound + 1, teardown: [ROLLBACK] }),
+    );
+    if (oneTrip.teardownRan > 0) session.ended();
+    if (!oneTrip.suspended && oneTrip.rows.length <= rowBound) batch = oneTrip;
+    // Otherwise the bound was wrong: run it again the streaming way, in a new transaction.
+    else session.reopen();
+  }
+  let batchSize = Math.min(FIRST_BATCH, caps.maxRows + 1);
+  batch ??= await run(client, new ExtendedBatch({ setup: session.takeBegin(), statement, rows: batchSize }));
+  const fields = batch.fields ?? [];
+  const parsers = fields.map((f) => typeParsers.getTypeParser(f.dataTypeID));
   const rows: unknown[][] = [];
-  let fields: Field[] | undefined;
+  const rowsJson: string[] = [];
   let bytes = 0;
   let cutValues = 0;
   let truncated: RowSet["truncated"] = false;
-  let command: string | undefined;
   let fetched = 0;
-  let batch = Math.min(FIRST_BATCH, caps.maxRows + 1);
-  let failed = false;
-  try {
-    read: for (;;) {
-      const [batchRows, result] = await readBatch(cursor, batch);
-      fields ??= result?.fields as Field[] | undefined;
-      fetched += batchRows.length;
-      for (const raw of batchRows) {
-        if (rows.length >= caps.maxRows) {
-          truncated = "rows";
-          break read;
-        }
-        const row = (raw as unknown[]).map((value) => {
-          const [capped, cut] = capValue(value, caps.maxValueChars);
-          if (cut) cutValues++;
-          return capped;
-        });
-        const size = Buffer.byteLength(JSON.stringify(row), "utf8") + 1;
-        if (rows.length > 0 && bytes + size > caps.maxBytes) {
-          truncated = "bytes";
-          break read;
-        }
-        rows.push(row);
-        bytes += size;
-      }
-      if (batchRows.length < batch) {
-        command = result?.command ?? undefined;
+  for (;;) {
+    fetched += batch.rows.length;
+    for (const raw of batch.rows) {
+      if (rows.length >= caps.maxRows) {
+        truncated = "rows";
         break;
       }
-      if (signal?.aborted) break;
-      // Size the next batch from what rows cost so far, so wide rows are fetched a few at a time.
-      const average = rows.length ? bytes / rows.length : 1024;
-      const byBytes = Math.max(1, Math.ceil((caps.maxBytes - bytes) / average) + 1);
-      batch = Math.max(1, Math.min(MAX_BATCH, caps.maxRows + 1 - fetched, byBytes));
+      const row = raw.map((value, i) => {
+        if (value === null) return null;
+        const [capped, cut] = capValue((parsers[i] as (text: string) => unknown)(value), caps.maxValueChars);
+        if (cut) cutValues++;
+        return prepareValue ? prepareValue(capped) : capped;
+      });
+      const json = JSON.stringify(row);
+      const size = Buffer.byteLength(json, "utf8") + 1;
+      if (rows.length > 0 && bytes + size > caps.maxBytes) {
+        truncated = "bytes";
+        break;
+      }
+      rows.push(row);
+      rowsJson.push(json);
+      bytes += size;
     }
-  } catch (error) {
-    // The cursor already ended the statement with a Sync; closing it again would desynchronise.
-    failed = true;
-    throw error;
-  } finally {
-    if (!failed) await cursor.close().catch(() => undefined);
+    if (truncated || !batch.suspended || signal?.aborted) break;
+    // Size the next batch from what rows cost so far, so wide rows are fetched a few at a time.
+    const average = rows.length ? bytes / rows.length : 1024;
+    const byBytes = Math.ceil((caps.maxBytes - bytes) / average) + 1;
+    batchSize = Math.max(1, Math.min(MAX_BATCH, caps.maxRows + 1 - fetched, byBytes));
+    batch = await run(client, new ExtendedBatch({ continueRows: batchSize }));
   }
   return {
-    columns: await columnsOf(client, fields ?? []),
+    columns: await columnsOf(client, fields),
     rows,
+    rowsJson,
     truncated,
     cutValues,
     bytes,
-    command,
+    command: truncated ? undefined : batch.command,
   };
 }
 
-function readBatch(cursor: CursorType, count: number): Promise<[unknown[], { fields?: unknown; command?: string }]> {
-  return new Promise((resolve, reject) => {
-    cursor.read(count, (error, rows, result) => {
-      if (error) reject(error);
-      else resolve([rows, result as unknown as { fields?: unknown; command?: string }]);
-    });
-  });
+function run(client: PoolClient, batch: ExtendedBatch): Promise<BatchResult> {
+  client.query(batch);
+  return batch.done;
+}
+
+/** Parameters travel as text; PostgreSQL infers their types from the query. */
+function toWire(value: Parameter): string | null {
+  if (value === null) return null;
+  return typeof value === "string" ? value : String(value);
 }
 
 /** Cuts long text (and large JSON) to `max` characters, saying how much was left out. */
@@ -143,13 +150,13 @@ export function capValue(value: unknown, max: number): [unknown, boolean] {
 
 const typeNameCache = new Map<number, string>();
 
-async function columnsOf(client: PoolClient, fields: Field[]): Promise<Column[]> {
+async function columnsOf(client: PoolClient, fields: readonly Field[]): Promise<Column[]> {
   const unknown = [
     ...new Set(fields.map((f) => f.dataTypeID).filter((oid) => !BUILTIN_TYPE_NAMES[oid] && !typeNameCache.has(oid))),
   ];
   if (unknown.length) {
     const result = await client.query<{ oid: number; name: string }>(
-      "SELECT oid::int AS oid, format_type(oid, NULL) AS name FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])",
+      "SELECT oid::int AS oid, pg_catalog.format_type(oid, NULL) AS name FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])",
       [unknown],
     );
     for (const row of result.rows) typeNameCache.set(row.oid, row.name);

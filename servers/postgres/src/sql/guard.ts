@@ -11,10 +11,11 @@
  * - Casts only to built-in value types; operators only from pg_catalog when qualified.
  *
  * The checked query is then rewritten by inserting schema names in front of every unqualified table
- * and function name (nothing else in the text moves), re-parsed and checked again: the database never
- * resolves a name differently from the guard.
+ * and function name (nothing else in the text moves): the database never resolves a name
+ * differently from the guard.
  */
 import { type QualifiedName, quoteAlways, type TablePolicy } from "./allowlist.js";
+import { resultRowBound, type UniqueKeys } from "./bound.js";
 import { GuardError } from "./errors.js";
 import { type FunctionPolicy, SAFE_SAMPLING_METHODS, SAFE_TYPES_SET } from "./functions.js";
 import { parseSql } from "./parser.js";
@@ -27,6 +28,8 @@ export interface GuardPolicy {
   /** Whether a relation exists (from a catalog snapshot; used only to resolve unqualified names). */
   relationExists(schema: string, name: string): boolean;
   allowExplainAnalyze: boolean;
+  /** Unique column sets of a relation, to recognise lookups that return at most one row. */
+  uniqueKeys?: UniqueKeys;
 }
 
 export interface ExplainRequest {
@@ -42,6 +45,8 @@ export interface GuardedQuery {
   relations: QualifiedName[];
   /** Highest `$n` placeholder used. */
   parameterCount: number;
+  /** The most rows the query can return, when its shape proves it (see bound.ts). */
+  rowBound: number | undefined;
   /** Maps a 1-based position in `text` back to the caller's SQL (for database error positions). */
   originalPosition(position: number): number | undefined;
 }
@@ -63,10 +68,20 @@ const EXPLAIN_OPTIONS = new Set([
 
 /** Checks a query and returns what to run, or throws a GuardError saying what was refused and why. */
 export async function guardQuery(sql: string, policy: GuardPolicy, explain?: ExplainRequest): Promise<GuardedQuery> {
-  const first = await checkText(sql, policy, explain !== undefined);
-  const rewritten = applyInsertions(sql, first.insertions);
-  let text = rewritten.text;
+  const checked = await checkText(sql, policy, explain !== undefined);
+  if (explain?.analyze && !policy.allowExplainAnalyze) {
+    throw new GuardError("explain_option", "EXPLAIN ANALYZE runs the query and is disabled on this server.", {
+      code: "permission_denied",
+      hint: "Ask for the estimated plan (without ANALYZE), or ask the operator to start the server with --allow-explain-analyze.",
+    });
+  }
+  // Inserting ` "schema".` right before a name token the parser placed as a table or function name
+  // only turns it into the qualified form of the same name: the token stream is unchanged apart
+  // from the two inserted tokens (the leading space keeps them from fusing with the text before).
+  // The tests re-parse every rewritten query and compare the trees.
+  const rewritten = applyInsertions(sql, checked.insertions);
   let prefixLength = 0;
+  let text = rewritten.text;
   if (explain) {
     const options = [`FORMAT ${explain.format === "json" ? "JSON" : "TEXT"}`];
     if (explain.analyze) options.push("ANALYZE");
@@ -74,21 +89,12 @@ export async function guardQuery(sql: string, policy: GuardPolicy, explain?: Exp
     prefixLength = prefix.length;
     text = prefix + text;
   }
-
-  // Second pass on exactly the text that will run: nothing may be left to resolve, and it must
-  // read the same relations.
-  const second = await checkText(text, policy, false);
-  if (second.insertions.length > 0 || !sameRelations(first.relations, second.relations)) {
-    throw new GuardError("unverifiable", "The query could not be verified after qualifying its names.", {
-      code: "invalid_argument",
-      hint: "Write table and function names schema-qualified (e.g. public.orders) and avoid unusual quoting.",
-    });
-  }
   return {
-    kind: explain || second.kind === "explain" ? "explain" : "select",
+    kind: explain || checked.kind === "explain" ? "explain" : "select",
     text,
-    relations: first.relations,
-    parameterCount: Math.max(first.parameterCount, second.parameterCount),
+    relations: checked.relations,
+    parameterCount: checked.parameterCount,
+    rowBound: explain ? undefined : checked.rowBound,
     originalPosition(position) {
       const inRewritten = position - prefixLength;
       if (inRewritten < 1) return undefined;
@@ -108,6 +114,7 @@ interface CheckResult {
   relations: QualifiedName[];
   insertions: Insertion[];
   parameterCount: number;
+  rowBound: number | undefined;
 }
 
 async function checkText(sql: string, policy: GuardPolicy, explainWrapped: boolean): Promise<CheckResult> {
@@ -138,15 +145,25 @@ async function checkText(sql: string, policy: GuardPolicy, explainWrapped: boole
   const root = stmts[0]?.stmt as Record<string, unknown> | undefined;
   const [type, body] = nodeEntry(root);
   let kind: CheckResult["kind"] = "select";
+  let rowBound: number | undefined;
   if (type === "SelectStmt") {
     checker.node(root);
+    rowBound = resultRowBound(body as Record<string, unknown>, policy.uniqueKeys, (rangeVar) =>
+      checker.resolved(rangeVar),
+    );
   } else if (type === "ExplainStmt" && !explainWrapped) {
     kind = "explain";
     checker.explain(body as Record<string, unknown>);
   } else {
     throw refusedStatement(type, explainWrapped);
   }
-  return { kind, relations: checker.relations(), insertions: checker.insertions, parameterCount: checker.maxParam };
+  return {
+    kind,
+    relations: checker.relations(),
+    insertions: checker.insertions,
+    parameterCount: checker.maxParam,
+    rowBound,
+  };
 }
 
 function refusedStatement(type: string | undefined, explainWrapped: boolean): GuardError {
@@ -203,10 +220,14 @@ const STATEMENT_NAMES: Record<string, string> = {
 /** Byte offsets (libpg-query's locations) to character positions. */
 class PositionMap {
   private indexOfByte: Uint32Array | undefined;
+  private ascii: boolean | undefined;
   constructor(private readonly text: string) {}
 
   /** 0-based character (UTF-16 code unit) index of a byte offset. */
   toIndex(byteOffset: number): number {
+    // Plain ASCII, the common case: bytes and characters line up.
+    this.ascii ??= /^[\x00-\x7f]*$/.test(this.text);
+    if (this.ascii) return Math.min(byteOffset, this.text.length);
     if (!this.indexOfByte) {
       // Built once per query, so a query with many names stays linear.
       const table = new Uint32Array(Buffer.byteLength(this.text, "utf8") + 1);
@@ -471,6 +492,14 @@ const RULES: Record<string, Record<string, FieldSpec>> = {
   JsonSerializeExpr: { expr: "struct:JsonValueExpr", output: "struct:JsonOutput", location: "scalar" },
 };
 
+/**
+ * The rules as maps: a lookup by node or field name can never reach an Object.prototype member,
+ * and maps are the faster lookup on this hot path.
+ */
+const RULE_MAP: ReadonlyMap<string, ReadonlyMap<string, FieldSpec>> = new Map(
+  Object.entries(RULES).map(([type, fields]) => [type, new Map(Object.entries(fields))]),
+);
+
 /** Own-property lookup: node and field names must never reach Object.prototype members. */
 function own<T>(table: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
@@ -504,6 +533,7 @@ class Checker {
   readonly insertions: Insertion[] = [];
   maxParam = 0;
   private readonly seen = new Map<string, QualifiedName>();
+  private readonly resolutions = new WeakMap<Body, QualifiedName>();
   private scope: Scope | undefined;
 
   constructor(
@@ -514,6 +544,11 @@ class Checker {
 
   relations(): QualifiedName[] {
     return [...this.seen.values()];
+  }
+
+  /** The relation a checked RangeVar resolved to (undefined for WITH query references). */
+  resolved(rangeVar: Body): QualifiedName | undefined {
+    return this.resolutions.get(rangeVar);
   }
 
   explain(body: Body): void {
@@ -587,7 +622,7 @@ class Checker {
         this.fields(type, body);
         return;
       default:
-        if (!own(RULES, type)) this.refuseNode(type, locationOf(body));
+        if (!RULE_MAP.has(type)) this.refuseNode(type, locationOf(body));
         this.fields(type, body);
         return;
     }
@@ -595,14 +630,14 @@ class Checker {
 
   /** Walks a node's fields by its rule; a field the rule does not name is refused. */
   private fields(type: string, body: Body, skip: readonly string[] = []): void {
-    const rule = own(RULES, type);
+    const rule = RULE_MAP.get(type);
     if (!rule) {
       this.refuseNode(type, locationOf(body));
       return;
     }
     for (const [key, value] of Object.entries(body)) {
       if (skip.includes(key)) continue;
-      const spec = own(rule, key);
+      const spec = rule.get(key);
       if (!spec) {
         this.refuseField(type, key, locationOf(body));
         return;
@@ -659,7 +694,7 @@ class Checker {
    */
   private withClause(withClause: Body): void {
     for (const key of Object.keys(withClause)) {
-      if (!own(RULES.WithClause ?? {}, key)) this.refuseField("WithClause", key, locationOf(withClause));
+      if (!RULE_MAP.get("WithClause")?.has(key)) this.refuseField("WithClause", key, locationOf(withClause));
     }
     const recursive = withClause.recursive === true;
     const ctes = asArray(withClause.ctes).map((item) => {
@@ -722,7 +757,7 @@ class Checker {
       return;
     } else {
       resolved = this.visibleRelation(relname) ?? { schema: this.policy.searchPath[0] ?? "public", name: relname };
-      this.insertBefore(location, relname, `${quoteAlways(resolved.schema)}.`);
+      this.insertBefore(location, relname, ` ${quoteAlways(resolved.schema)}.`);
     }
     if (!this.policy.tables.isAllowed(resolved.schema, resolved.name)) {
       const shown = typeof body.schemaname === "string" ? `${resolved.schema}.${relname}` : relname;
@@ -733,6 +768,7 @@ class Checker {
       });
     }
     this.seen.set(`${resolved.schema}\u0000${resolved.name}`, resolved);
+    this.resolutions.set(body, resolved);
     this.fields("RangeVar", body);
   }
 
@@ -749,7 +785,7 @@ class Checker {
         hint: "Only built-in functions that compute over their arguments can be called (string, math, date/time, JSON, array and aggregate functions); no file, network, sleep, settings, lock, sequence or catalog functions.",
       });
     }
-    if (schema === undefined) this.insertBefore(location, name, `${quoteAlways(home)}.`);
+    if (schema === undefined) this.insertBefore(location, name, ` ${quoteAlways(home)}.`);
     this.fields("FuncCall", body);
   }
 
@@ -795,7 +831,9 @@ class Checker {
 
   /**
    * Records a schema to insert before the identifier at `byteLocation`, after checking that the text
-   * there really is that identifier (anything unexpected fails closed).
+   * there really is that identifier (anything unexpected fails closed). The inserted text starts
+   * with a space so it can never fuse with what precedes it (`U&` before a quote would otherwise
+   * turn `U&lower(x)` into a Unicode identifier).
    */
   private insertBefore(byteLocation: number | undefined, identifier: string, text: string): void {
     const at = byteLocation === undefined || byteLocation < 0 ? -1 : this.positions.toIndex(byteLocation);
@@ -885,6 +923,8 @@ function isEnabled(arg: unknown): boolean {
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
+const UNQUOTED_IDENTIFIER = /[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/y;
+
 /**
  * The identifier starting at `index` as PostgreSQL would read it: a quoted identifier verbatim, an
  * unquoted one lower-cased; either truncated to 63 bytes. Undefined for anything else (including
@@ -910,7 +950,8 @@ export function readIdentifier(text: string, index: number): string | undefined 
       i++;
     }
   } else {
-    const match = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/.exec(text.slice(index, index + 1024));
+    UNQUOTED_IDENTIFIER.lastIndex = index;
+    const match = UNQUOTED_IDENTIFIER.exec(text);
     if (!match) return undefined;
     value = match[0].replace(/[A-Z]+/g, (s) => s.toLowerCase());
   }
@@ -955,13 +996,4 @@ function applyInsertions(
       return index - shift + 1;
     },
   };
-}
-
-function sameRelations(a: QualifiedName[], b: QualifiedName[]): boolean {
-  const key = (list: QualifiedName[]) =>
-    list
-      .map((q) => `${q.schema}.${q.name}`)
-      .sort()
-      .join("\n");
-  return key(a) === key(b);
 }

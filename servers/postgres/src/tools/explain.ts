@@ -2,11 +2,10 @@ import { defineTool, sanitizeText, type Tool, ToolError } from "@portside/shared
 import { z } from "zod";
 import type { PostgresService } from "../service.js";
 import { translated } from "./errors.js";
-import type { QueryLimits } from "./query.js";
 
 const MAX_PLAN_LINES = 2000;
 
-export function explainTool(service: PostgresService, limits: QueryLimits, allowAnalyze: boolean): Tool {
+export function explainTool(service: PostgresService, allowAnalyze: boolean): Tool {
   return defineTool({
     name: "explain_query",
     title: "Explain a query's plan",
@@ -31,7 +30,6 @@ export function explainTool(service: PostgresService, limits: QueryLimits, allow
       plan: z.unknown(),
     }),
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    timeoutMs: limits.statementTimeoutMs + 15_000,
     async handler({ sql, analyze, format }, ctx) {
       if (analyze && !allowAnalyze) {
         throw new ToolError("permission_denied", "EXPLAIN ANALYZE is disabled on this server.", {

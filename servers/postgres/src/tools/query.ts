@@ -51,7 +51,6 @@ export function queryTool(service: PostgresService, limits: QueryLimits): Tool {
     }),
     output: queryOutput,
     annotations: READ_ONLY,
-    timeoutMs: limits.statementTimeoutMs + 15_000,
     async handler({ sql, params, maxRows }, ctx) {
       return translated(sql, async () => {
         const { result } = await service.query(
@@ -62,19 +61,20 @@ export function queryTool(service: PostgresService, limits: QueryLimits): Tool {
             maxBytes: limits.maxResponseBytes,
             maxValueChars: limits.maxValueChars,
           },
-          { signal: ctx.signal },
+          // Row values are third-party text: strip invisible and control characters as they stream.
+          { signal: ctx.signal, prepareValue: sanitizeDeep },
         );
         const data = toOutput(result, maxRows ?? limits.maxRows, limits.maxResponseBytes);
-        return { data, text: renderRows(data), untrusted: true };
+        return { data, text: renderRows(data, result.rowsJson), untrusted: true };
       });
     },
   });
 }
 
 function toOutput(result: RowSet, maxRows: number, maxBytes: number): QueryOutput {
-  const rows = sanitizeDeep(result.rows) as unknown[][];
+  const rows = result.rows;
   const out: QueryOutput = {
-    columns: result.columns,
+    columns: sanitizeDeep(result.columns),
     rows,
     rowCount: rows.length,
     truncated: result.truncated !== false,
@@ -95,10 +95,11 @@ function toOutput(result: RowSet, maxRows: number, maxBytes: number): QueryOutpu
 }
 
 /** Compact text: a header of column names and types, then one JSON array per row. */
-export function renderRows(data: QueryOutput): string {
+export function renderRows(data: QueryOutput, rowsJson?: readonly string[]): string {
   const header = data.columns.map((c) => `${c.name} (${c.type})`).join(", ");
   const lines = [`columns: ${header || "(none)"}`];
-  for (const row of data.rows) lines.push(JSON.stringify(row));
+  if (rowsJson) lines.push(...rowsJson);
+  else for (const row of data.rows) lines.push(JSON.stringify(row));
   lines.push(`(${data.rowCount} row${data.rowCount === 1 ? "" : "s"}${data.truncated ? ", truncated" : ""})`);
   if (data.note) lines.push(data.note);
   return lines.join("\n");

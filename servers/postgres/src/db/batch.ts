@@ -1,0 +1,177 @@
+/**
+ * One round trip of PostgreSQL's extended query protocol, as a query object pg can run: setup
+ * statements, then (optionally) one statement whose rows are fetched up to a limit, then Sync; or
+ * more rows of the portal a previous batch left open.
+ *
+ * The extended protocol is what makes "exactly one statement" a property of the wire: a Parse
+ * message holds one statement and the server refuses a second. Because the messages of a batch run
+ * in order and an error skips everything up to Sync, the query only ever runs after the setup
+ * (BEGIN READ ONLY and the local timeouts) succeeded.
+ */
+import type { Connection, Submittable } from "pg";
+import { serialize } from "pg-protocol";
+
+export interface Statement {
+  text: string;
+  values?: readonly (string | null)[];
+  /**
+   * Prepare it once per connection under this name and only bind it afterwards (it is parsed and
+   * planned once, not on every call).
+   */
+  name?: string;
+}
+
+/** A setup statement failed: the connection is in an unknown state and must be replaced. */
+export class SetupFailed extends Error {
+  constructor(cause: unknown) {
+    super(`could not open the read-only transaction: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = "SetupFailed";
+  }
+}
+
+/** Named statements known to be prepared on each connection. */
+const prepared = new WeakMap<object, Set<string>>();
+
+export interface Field {
+  name: string;
+  dataTypeID: number;
+}
+
+export interface BatchResult {
+  /** How many teardown statements ran (they are skipped when the statement failed). */
+  teardownRan: number;
+  /** Set when the batch described the statement (the first batch of a query). */
+  fields: Field[] | undefined;
+  /** Raw text values, one array per row (null for SQL NULL). */
+  rows: Array<Array<string | null>>;
+  /** The portal has more rows: run a continuation batch to read them. */
+  suspended: boolean;
+  /** The command tag when the statement finished (e.g. `SELECT 3`). */
+  command: string | undefined;
+}
+
+type BatchSpec =
+  | { setup: readonly Statement[]; statement?: Statement; rows?: number; teardown?: readonly Statement[] }
+  | { continueRows: number };
+
+/** The part of pg's Connection a batch writes to. */
+interface WireConnection {
+  stream: { writable: boolean; write(data: Buffer): boolean };
+}
+
+/** A pg `Submittable`: `client.query(batch)` sends it; `batch.done` settles when it is answered. */
+export class ExtendedBatch implements Submittable {
+  readonly done: Promise<BatchResult>;
+  private resolve!: (result: BatchResult) => void;
+  private reject!: (error: unknown) => void;
+  private setupLeft: number;
+  /** Whether the caller's statement is still to answer (its rows go to the result). */
+  private inStatement: boolean;
+  private settled = false;
+  private connection: object | undefined;
+  private readonly result: BatchResult = {
+    fields: undefined,
+    rows: [],
+    suspended: false,
+    command: undefined,
+    teardownRan: 0,
+  };
+
+  constructor(private readonly spec: BatchSpec) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // The promise may be awaited late (after a network error); never let it become unhandled.
+    this.done.catch(() => undefined);
+    this.setupLeft = "setup" in spec ? spec.setup.length : 0;
+    this.inStatement = !("setup" in spec) || spec.statement !== undefined;
+  }
+
+  submit(connection: Connection): void {
+    this.connection = connection;
+    const messages: Buffer[] = [];
+    if ("setup" in this.spec) {
+      const known = prepared.get(connection);
+      for (const statement of this.spec.setup) {
+        const name = statement.name ?? "";
+        if (!name || !known?.has(name)) messages.push(serialize.parse({ text: statement.text, name }));
+        messages.push(serialize.bind({ statement: name, values: [...(statement.values ?? [])] }));
+        messages.push(serialize.execute({ rows: 0 }));
+      }
+      const statement = this.spec.statement;
+      if (statement) {
+        messages.push(serialize.parse({ text: statement.text }));
+        messages.push(serialize.bind({ values: [...(statement.values ?? [])] }));
+        messages.push(serialize.describe({ type: "P", name: "" }));
+        messages.push(serialize.execute({ portal: "", rows: this.spec.rows ?? 0 }));
+      }
+      // Teardown runs only if everything before it succeeded (an error skips to Sync).
+      for (const teardown of this.spec.teardown ?? []) {
+        messages.push(serialize.parse({ text: teardown.text }));
+        messages.push(serialize.bind({ values: [...(teardown.values ?? [])] }));
+        messages.push(serialize.execute({ rows: 0 }));
+      }
+    } else {
+      messages.push(serialize.execute({ portal: "", rows: this.spec.continueRows }));
+    }
+    messages.push(serialize.sync());
+    // One write for the whole batch: one packet, one system call.
+    const { stream } = connection as unknown as WireConnection;
+    if (stream.writable) stream.write(Buffer.concat(messages));
+  }
+
+  handleRowDescription(message: { fields: Field[] }): void {
+    if (this.setupLeft > 0 || !this.inStatement) return;
+    this.result.fields = message.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID }));
+  }
+
+  handleDataRow(message: { fields: Array<string | null> }): void {
+    // Rows of a setup statement (the set_config SELECT) are not the caller's.
+    if (this.setupLeft > 0 || !this.inStatement) return;
+    this.result.rows.push(message.fields);
+  }
+
+  handlePortalSuspended(): void {
+    this.result.suspended = true;
+    this.inStatement = false;
+  }
+
+  handleCommandComplete(message: { text?: string; command?: string }): void {
+    if (this.setupLeft > 0 && "setup" in this.spec) {
+      // It ran, so it is prepared on this connection from now on.
+      const name = this.spec.setup[this.spec.setup.length - this.setupLeft]?.name;
+      if (name && this.connection) {
+        const known = prepared.get(this.connection) ?? new Set<string>();
+        known.add(name);
+        prepared.set(this.connection, known);
+      }
+      this.setupLeft--;
+      return;
+    }
+    if (this.inStatement) {
+      this.result.command = message.text ?? message.command;
+      this.inStatement = false;
+      return;
+    }
+    this.result.teardownRan++;
+  }
+
+  handleEmptyQuery(): void {
+    this.result.command = "";
+    this.inStatement = false;
+  }
+
+  handleError(error: unknown): void {
+    // The server skips to Sync after an error; pg stops routing this batch's messages here.
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(this.setupLeft > 0 ? new SetupFailed(error) : error);
+  }
+
+  handleReadyForQuery(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve(this.result);
+  }
+}
