@@ -105,7 +105,9 @@ export function parseCommandLine<S extends OptionsSpec>(
     const label = describe(opt);
     const given = fromArgs.get(key);
     if (given !== undefined) {
-      raw[key] = typeof given === "boolean" ? given : convert(opt, given, label);
+      // A positional list given partly as flags and partly as arguments means all of them.
+      const values = typeof given !== "boolean" && key === positionalKey ? [...given, ...positional] : given;
+      raw[key] = typeof values === "boolean" ? values : convert(opt, values, label);
     } else if (key === positionalKey && positional.length > 0) {
       raw[key] = convert(opt, positional, label);
     } else {
@@ -174,7 +176,11 @@ export function renderHelp(
   for (const group of groups) {
     lines.push("", `${group.title}:`);
     for (const opt of Object.values(group.spec)) {
-      if (opt.positional) continue;
+      if (opt.positional) {
+        lines.push(`  <${opt.placeholder ?? opt.flag}>…  (or --${opt.flag} <value>, repeatable)`);
+        lines.push(`      ${opt.help}`);
+        continue;
+      }
       const value = opt.type === "boolean" ? "" : ` <${opt.placeholder ?? opt.type}>`;
       const env = envNames(opt);
       const fallback = opt.secret ? undefined : defaultOf(opt);

@@ -123,6 +123,10 @@ describe("parseCommandLine", () => {
     expect(run(["/a", "--no-read-only"], { X_READ_ONLY: "1" }).readOnly).toBe(false);
   });
 
+  it("takes a positional list from arguments and its flag together", () => {
+    expect(run(["--roots", "/a", "/b", "--roots=/c"]).roots).toEqual(["/a", "/c", "/b"]);
+  });
+
   it("names the setting in one line when it is wrong", () => {
     expect(() => run(["/a", "--max-rows", "abc"])).toThrow(/--max-rows \(X_MAX_ROWS\).*number/);
     expect(() => run(["/a", "--max-rows", "-3"])).toThrow(ConfigError);
