@@ -177,7 +177,8 @@ export function renderHelp(
     lines.push("", `${group.title}:`);
     for (const opt of Object.values(group.spec)) {
       if (opt.positional) {
-        lines.push(`  <${opt.placeholder ?? opt.flag}>…  (or --${opt.flag} <value>, repeatable)`);
+        const name = opt.placeholder ?? opt.flag;
+        lines.push(`  <${name.replace(/…$/, "")}>…  (or --${opt.flag} <value>, repeatable)`);
         lines.push(`      ${opt.help}`);
         continue;
       }
