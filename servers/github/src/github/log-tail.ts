@@ -23,36 +23,33 @@ export async function fetchLogTail(url: string, signal: AbortSignal): Promise<Lo
     await response.body?.cancel().catch(() => undefined);
     throw new Error(`log storage answered ${response.status}`);
   }
-  if (response.status === 206) {
-    const total = Number(/\/(\d+)$/.exec(response.headers.get("content-range") ?? "")?.[1]);
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    const partial = Number.isFinite(total) ? total > bytes.byteLength : true;
-    return {
-      text: decodeTail(bytes, partial),
-      ...(Number.isFinite(total) ? { totalBytes: total } : {}),
-      partial,
-    };
-  }
-  // Storage that ignores Range: keep a rolling window of the last TAIL_BYTES.
+  // Whether the storage honoured the Range (206) or sent the whole file (200), the body is streamed
+  // through a rolling window, so an answer bigger than asked for can't fill memory.
+  const ranged = response.status === 206;
+  const rangeTotal = ranged ? Number(/\/(\d+)$/.exec(response.headers.get("content-range") ?? "")?.[1]) : Number.NaN;
   let window = new Uint8Array(0);
-  let total = 0;
+  let received = 0;
+  let cut = false;
   const reader = response.body?.getReader();
-  if (!reader) return { text: "", totalBytes: 0, partial: false };
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    const joined = new Uint8Array(window.byteLength + value.byteLength);
-    joined.set(window);
-    joined.set(value, window.byteLength);
-    window = joined.byteLength > TAIL_BYTES ? joined.slice(joined.byteLength - TAIL_BYTES) : joined;
-    if (total > MAX_STREAM_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      return { text: decodeTail(window, true), partial: true };
+  if (reader) {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      received += value.byteLength;
+      const joined = new Uint8Array(window.byteLength + value.byteLength);
+      joined.set(window);
+      joined.set(value, window.byteLength);
+      window = joined.byteLength > TAIL_BYTES ? joined.slice(joined.byteLength - TAIL_BYTES) : joined;
+      if (received > MAX_STREAM_BYTES) {
+        await reader.cancel().catch(() => undefined);
+        cut = true;
+        break;
+      }
     }
   }
-  const partial = total > window.byteLength;
-  return { text: decodeTail(window, partial), totalBytes: total, partial };
+  const total = Number.isFinite(rangeTotal) ? rangeTotal : cut ? undefined : received;
+  const partial = cut || (total === undefined ? true : total > window.byteLength);
+  return { text: decodeTail(window, partial), ...(total !== undefined ? { totalBytes: total } : {}), partial };
 }
 
 /** Decodes bytes that may start mid-character (and mid-line, which is dropped). */
