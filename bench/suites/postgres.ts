@@ -7,6 +7,7 @@
  *   rows and stops at its caps.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -38,7 +39,7 @@ const BIG_RUNS_OURS = 5;
 export async function run(): Promise<void> {
   const db = await startTestDatabase("portside_bench");
   try {
-    const readerUrl = await seed(db.adminUrl, db.urlFor.bind(db));
+    const readerUrl = await seed(db.adminUrl, `${db.database}_reader`, db.urlFor.bind(db));
     const official = require.resolve("@modelcontextprotocol/server-postgres/dist/index.js");
     const servers: ServerCommand[] = [
       { label: "official", command: process.execPath, args: [official, readerUrl] },
@@ -80,7 +81,12 @@ export async function run(): Promise<void> {
 }
 
 /** One table of ROWS rows, and a role that can only read it (ours refuses to run as a superuser). */
-async function seed(adminUrl: string, urlFor: (role: string, password: string) => string): Promise<string> {
+async function seed(
+  adminUrl: string,
+  role: string,
+  urlFor: (role: string, password: string) => string,
+): Promise<string> {
+  const password = randomBytes(12).toString("hex");
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
@@ -92,13 +98,13 @@ async function seed(adminUrl: string, urlFor: (role: string, password: string) =
                md5(g::text)
           FROM generate_series(1, ${ROWS}) g;
       ANALYZE big;
-      CREATE ROLE bench_reader LOGIN PASSWORD 'bench-reader-pw';
-      GRANT SELECT ON big TO bench_reader;
+      CREATE ROLE ${pg.escapeIdentifier(role)} LOGIN PASSWORD '${password}';
+      GRANT SELECT ON big TO ${pg.escapeIdentifier(role)};
     `);
   } finally {
     await admin.end();
   }
-  return urlFor("bench_reader", "bench-reader-pw");
+  return urlFor(role, password);
 }
 
 /**

