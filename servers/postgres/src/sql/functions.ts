@@ -16,7 +16,7 @@ const SAFE_FUNCTIONS = `
   quote_literal quote_nullable regexp_count regexp_instr regexp_like regexp_match regexp_matches
   regexp_replace regexp_split_to_array regexp_split_to_table regexp_substr repeat replace reverse right
   rpad rtrim split_part starts_with string_to_array string_to_table strpos substr substring to_hex to_bin
-  to_oct translate unistr upper similar_to_escape pg_collation_for encode decode convert_from convert_to
+  to_oct translate unistr upper similar_to_escape like_escape pg_collation_for encode decode convert_from convert_to
   get_bit get_byte bit_count sha224 sha256 sha384 sha512 crc32 crc32c
   age clock_timestamp current_date date_add date_bin date_part date_subtract date_trunc extract isfinite
   justify_days justify_hours justify_interval localtime localtimestamp make_date make_interval make_time
