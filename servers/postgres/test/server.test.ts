@@ -92,6 +92,23 @@ describe("tools", () => {
     expect(text(result)).toMatch(/\(5 rows, truncated\)/);
   });
 
+  it("query cuts rows to fit a small response budget, between rows", async () => {
+    const small = await connectInMemory(app, { maxResponseChars: 5000 });
+    try {
+      const result = (await small.client.callTool({
+        name: "query",
+        arguments: { sql: "SELECT id, payload FROM events ORDER BY id" },
+      })) as CallToolResult;
+      const data = result.structuredContent as { truncatedBy: string; note: string; rowCount: number };
+      expect(data.truncatedBy).toBe("bytes");
+      expect(text(result)).not.toContain("[Truncated:");
+      expect(text(result).length).toBeLessThanOrEqual(5000);
+      expect(text(result)).toContain(`(${data.rowCount} rows, truncated)`);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("query refuses writes with a reason and a fix", async () => {
     const result = await call("query", { sql: "DELETE FROM orders" });
     expect(result.isError).toBe(true);

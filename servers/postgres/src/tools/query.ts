@@ -53,18 +53,17 @@ export function queryTool(service: PostgresService, limits: QueryLimits): Tool {
     annotations: READ_ONLY,
     async handler({ sql, params, maxRows }, ctx) {
       return translated(sql, async () => {
+        // The rows must also fit the answer's text budget (with room for the header and the note),
+        // so a result is cut between rows by this tool, never mid-row by the budget.
+        const maxBytes = Math.min(limits.maxResponseBytes, Math.max(1024, ctx.budget.maxChars - 2000));
         const { result } = await service.query(
           sql,
           params ?? [],
-          {
-            maxRows: maxRows ?? limits.maxRows,
-            maxBytes: limits.maxResponseBytes,
-            maxValueChars: limits.maxValueChars,
-          },
+          { maxRows: maxRows ?? limits.maxRows, maxBytes, maxValueChars: limits.maxValueChars },
           // Row values are third-party text: strip invisible and control characters as they stream.
           { signal: ctx.signal, prepareValue: sanitizeDeep },
         );
-        const data = toOutput(result, maxRows ?? limits.maxRows, limits.maxResponseBytes);
+        const data = toOutput(result, maxRows ?? limits.maxRows, maxBytes);
         return { data, text: renderRows(data, result.rowsJson), untrusted: true };
       });
     },
