@@ -355,6 +355,18 @@ describe("huge results are cut, never loaded whole", () => {
   });
 });
 
+describe("small results", () => {
+  it("are recognised from the catalog's unique keys, so they take one round trip", async () => {
+    expect((await server.guard("SELECT * FROM orders WHERE id = 3")).rowBound).toBe(1);
+    expect((await server.guard("SELECT * FROM order_items WHERE order_id = 1 AND product_id = 4")).rowBound).toBe(1);
+    expect((await server.guard("SELECT * FROM customers WHERE email = 'ada@example.com'")).rowBound).toBe(1);
+    expect((await server.guard("SELECT * FROM orders WHERE customer_id = 1")).rowBound).toBeUndefined();
+    const outcome = await attempt("SELECT id, status FROM orders WHERE id = 3");
+    expect(outcome.rows).toEqual([[3, "shipped"]]);
+    expect(await databaseState(shop.adminUrl)).toEqual(before);
+  });
+});
+
 describe("the model's view of a real table is unaffected by a same-named function in public", () => {
   it("calls pg_catalog.lower, never public.lower", async () => {
     const outcome = await attempt("SELECT lower(email::varchar) FROM customers ORDER BY id LIMIT 2");
