@@ -89,7 +89,7 @@ export function createSessionServer(info: ServerInfo, app: ServerApp, options: S
   const budget = new ResponseBudget(options.maxResponseChars);
   server.registerCapabilities({ tools: { listChanged: false } });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: app.tools.map((tool) => tool.listing()) }));
-  server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const tool = tools.get(request.params.name);
     if (!tool) {
       throw new McpError(
@@ -99,27 +99,41 @@ export function createSessionServer(info: ServerInfo, app: ServerApp, options: S
     }
     const progressToken = request.params._meta?.progressToken;
     const signal = AbortSignal.any([extra.signal, session.closed]);
+    // Progress sent without being awaited must still reach the client before the result does.
+    const unsent = new Set<Promise<void>>();
+    let sentProgress = false;
     const ctx: ToolContext = {
       signal,
       log,
       budget,
       session,
-      progress: (progress, total, message) =>
-        progressToken === undefined || signal.aborted
-          ? Promise.resolve()
-          : extra
-              .sendNotification({
-                method: "notifications/progress",
-                params: {
-                  progressToken,
-                  progress,
-                  ...(total !== undefined ? { total } : {}),
-                  ...(message !== undefined ? { message } : {}),
-                },
-              })
-              .catch(() => undefined),
+      progress(progress, total, message) {
+        if (progressToken === undefined || signal.aborted) return Promise.resolve();
+        const sending = extra
+          .sendNotification({
+            method: "notifications/progress",
+            params: {
+              progressToken,
+              progress,
+              ...(total !== undefined ? { total } : {}),
+              ...(message !== undefined ? { message } : {}),
+            },
+          })
+          .catch(() => undefined)
+          .finally(() => unsent.delete(sending));
+        unsent.add(sending);
+        sentProgress = true;
+        return sending;
+      },
     };
-    return tool.call(request.params.arguments, ctx);
+    const result = await tool.call(request.params.arguments, ctx);
+    if (unsent.size > 0) await Promise.all(unsent);
+    // The SDK client handles a notification a microtask after it arrives but a response at once, and
+    // forgets the call's progress handler with the response: a progress notification that reaches it
+    // in the same read as the result is dropped (and reported as an error). A short pause after the
+    // last progress lets it go out on its own.
+    if (sentProgress) await new Promise((resolve) => setTimeout(resolve, PROGRESS_SETTLE_MS));
+    return result;
   });
   app.setupSession?.(mcp, session);
   server.onclose = () => {
@@ -141,6 +155,9 @@ const noElicitation: jsonSchemaValidator = {
 };
 
 export type HostConfig = ConfigOf<HostOptions>;
+
+/** See the tools/call handler: how long a result waits behind the call's last progress notification. */
+const PROGRESS_SETTLE_MS = 5;
 
 /**
  * The one entry every server's CLI calls: reads settings, starts the app, and serves it over stdio
