@@ -5,12 +5,10 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { connectInMemory } from "@portside/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SandboxRule } from "../src/sandbox/errors.js";
 import { createApp, instructionsFor, toolsFor } from "../src/server.js";
 import { DESTINATION_ESCAPES, DIRECTORY_ESCAPES, FILE_ESCAPES } from "./escapes.js";
 import { type Layout, makeLayout, snapshot } from "./helpers.js";
