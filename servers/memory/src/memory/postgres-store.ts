@@ -1,5 +1,19 @@
 import type { Pool, PoolClient, QueryResult } from "pg";
 import {
+  type EntityRow,
+  entitiesInKeyOrder,
+  entityItem,
+  firstOfEachName,
+  groupByOwner,
+  type MemoryRow,
+  memoriesInIdOrder,
+  pendingEntities,
+  type RelationRow,
+  relationItem,
+  toRelation,
+} from "./rows.js";
+import {
+  checkDimensions,
   type EmbeddingScope,
   type EntityMatches,
   type EntityWithId,
@@ -7,6 +21,7 @@ import {
   hasFilter,
   type ImportBatch,
   type InsertedMemory,
+  kindCode,
   type MemoryStore,
   MissingEntityError,
   mergeMetadata,
@@ -17,7 +32,7 @@ import {
   searchWords,
   WORD_MATCH_CAP,
 } from "./store.js";
-import { entityEmbeddingText, entitySearchDoc, likeEscape } from "./text.js";
+import { entitySearchDoc, likeEscape } from "./text.js";
 import type {
   AddedObservations,
   EmbeddingSpace,
@@ -47,7 +62,6 @@ const HNSW_MAX_DIMENSIONS = 2000;
 
 type Query = Pick<PoolClient, "query">;
 
-const kindCode = (kind: VectorKind) => (kind === "memory" ? "m" : "e");
 const now = () => Date.now();
 
 export interface PostgresStoreOptions {
@@ -99,15 +113,6 @@ function describeUrl(url: string): string {
   } catch {
     return "postgresql (unparseable URL)";
   }
-}
-
-interface MemoryRow {
-  id: number;
-  content: string;
-  metadata: Record<string, unknown>;
-  source: string | null;
-  created_at: number;
-  updated_at: number;
 }
 
 class PostgresStore implements MemoryStore {
@@ -257,11 +262,8 @@ class PostgresStore implements MemoryStore {
     const s = this.s;
     return this.tx(async (c) => {
       const created: Entity[] = [];
-      const seen = new Set<string>();
       const at = now();
-      for (const entity of entities) {
-        if (seen.has(entity.name)) continue;
-        seen.add(entity.name);
+      for (const entity of firstOfEachName(entities)) {
         const inserted = await c.query(
           `INSERT INTO ${s}.entities(name, entity_type, created_at, updated_at) VALUES ($1, $2, $3, $3)
             ON CONFLICT (name) DO NOTHING RETURNING id`,
@@ -411,19 +413,13 @@ class PostgresStore implements MemoryStore {
             after,
             limit + 1,
           ])
-        ).rows as Array<{ id: number; name: string; entity_type: string }>;
+        ).rows as EntityRow[];
         const page = rows.slice(0, limit);
         const observations = await this.observationsFor(
           c,
           page.map((r) => r.id),
         );
-        for (const row of page) {
-          items.push({
-            kind: "entity",
-            id: row.id,
-            entity: { name: row.name, entityType: row.entity_type, observations: observations.get(row.id) ?? [] },
-          });
-        }
+        for (const row of page) items.push(entityItem(row, observations));
         if (rows.length > limit) return { items, more: true };
         phase = "relations";
         after = 0;
@@ -434,33 +430,19 @@ class PostgresStore implements MemoryStore {
           `SELECT id, from_name, to_name, relation_type FROM ${s}.relations WHERE id > $1 ORDER BY id LIMIT $2`,
           [after, room + 1],
         )
-      ).rows as Array<{ id: number; from_name: string; to_name: string; relation_type: string }>;
-      for (const row of rows.slice(0, room)) {
-        items.push({
-          kind: "relation",
-          id: row.id,
-          relation: { from: row.from_name, to: row.to_name, relationType: row.relation_type },
-        });
-      }
+      ).rows as Array<RelationRow & { id: number }>;
+      for (const row of rows.slice(0, room)) items.push(relationItem(row));
       return { items, more: rows.length > room };
     });
   }
 
   private async observationsFor(c: Query, ids: number[]): Promise<Map<number, string[]>> {
-    const byEntity = new Map<number, string[]>();
-    if (ids.length === 0) return byEntity;
-    const rows = (
-      await c.query(
-        `SELECT entity_id, content FROM ${this.s}.observations WHERE entity_id = ANY($1::int[]) ORDER BY id`,
-        [ids],
-      )
-    ).rows as Array<{ entity_id: number; content: string }>;
-    for (const row of rows) {
-      const list = byEntity.get(row.entity_id);
-      if (list) list.push(row.content);
-      else byEntity.set(row.entity_id, [row.content]);
-    }
-    return byEntity;
+    if (ids.length === 0) return new Map();
+    return this.groupBy(
+      c,
+      `SELECT entity_id AS owner, content AS value FROM ${this.s}.observations WHERE entity_id = ANY($1::int[]) ORDER BY id`,
+      ids,
+    );
   }
 
   private async entitiesWhere(c: Query, column: "name" | "id", keys: Array<string | number>): Promise<EntityWithId[]> {
@@ -468,26 +450,12 @@ class PostgresStore implements MemoryStore {
     const type = column === "name" ? "text" : "int";
     const rows = (
       await c.query(`SELECT id, name, entity_type FROM ${this.s}.entities WHERE ${column} = ANY($1::${type}[])`, [keys])
-    ).rows as Array<{ id: number; name: string; entity_type: string }>;
+    ).rows as EntityRow[];
     const observations = await this.observationsFor(
       c,
       rows.map((r) => r.id),
     );
-    const byKey = new Map(rows.map((r) => [column === "name" ? r.name : r.id, r]));
-    const out: EntityWithId[] = [];
-    const seen = new Set<number>();
-    for (const key of keys) {
-      const row = byKey.get(key);
-      if (!row || seen.has(row.id)) continue;
-      seen.add(row.id);
-      out.push({
-        id: row.id,
-        name: row.name,
-        entityType: row.entity_type,
-        observations: observations.get(row.id) ?? [],
-      });
-    }
-    return out;
+    return entitiesInKeyOrder(column, keys, rows, observations);
   }
 
   getEntities(names: string[]): Promise<EntityWithId[]> {
@@ -506,11 +474,8 @@ class PostgresStore implements MemoryStore {
           WHERE from_name = ANY($1::text[]) OR to_name = ANY($1::text[]) ORDER BY id LIMIT $2`,
         [names, limit + 1],
       )
-    ).rows as Array<{ from_name: string; to_name: string; relation_type: string }>;
-    return {
-      relations: rows.slice(0, limit).map((r) => ({ from: r.from_name, to: r.to_name, relationType: r.relation_type })),
-      more: rows.length > limit,
-    };
+    ).rows as RelationRow[];
+    return { relations: rows.slice(0, limit).map(toRelation), more: rows.length > limit };
   }
 
   searchEntities(query: string, limit: number): Promise<EntityMatches> {
@@ -695,33 +660,11 @@ class PostgresStore implements MemoryStore {
         ORDER BY entity_name`,
       ids,
     );
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    const out: Memory[] = [];
-    for (const id of ids) {
-      const row = byId.get(id);
-      if (!row) continue;
-      out.push({
-        id: row.id,
-        content: row.content,
-        tags: tags.get(id) ?? [],
-        metadata: row.metadata,
-        entities: links.get(id) ?? [],
-        source: row.source,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-      });
-    }
-    return out;
+    return memoriesInIdOrder(ids, rows, tags, links);
   }
 
   private async groupBy(c: Query, sql: string, ids: number[]): Promise<Map<number, string[]>> {
-    const out = new Map<number, string[]>();
-    for (const row of (await c.query(sql, [ids])).rows as Array<{ owner: number; value: string }>) {
-      const list = out.get(row.owner);
-      if (list) list.push(row.value);
-      else out.set(row.owner, [row.value]);
-    }
-    return out;
+    return groupByOwner((await c.query(sql, [ids])).rows as Array<{ owner: number; value: string }>);
   }
 
   getMemories(ids: number[]): Promise<Memory[]> {
@@ -848,7 +791,6 @@ class PostgresStore implements MemoryStore {
         [afterId, limit],
       )
     ).rows as Array<{ id: number; revision: number }>;
-    const revisions = new Map(rows.map((r) => [r.id, r.revision]));
     const entities = await this.tx((c) =>
       this.entitiesWhere(
         c,
@@ -856,7 +798,7 @@ class PostgresStore implements MemoryStore {
         rows.map((r) => r.id),
       ),
     );
-    return entities.map((e) => ({ kind, id: e.id, revision: revisions.get(e.id) ?? 0, text: entityEmbeddingText(e) }));
+    return pendingEntities(kind, rows, entities);
   }
 
   async vectorsByHash(space: EmbeddingSpace, hashes: string[]): Promise<Map<string, Float32Array>> {
@@ -879,9 +821,7 @@ class PostgresStore implements MemoryStore {
     return this.tx(async (c) => {
       let written = 0;
       for (const item of vectors) {
-        if (item.vector.length !== space.dimensions) {
-          throw new Error(`vector has ${item.vector.length} dimensions, the space has ${space.dimensions}`);
-        }
+        checkDimensions(space, item.vector);
         const table = item.kind === "memory" ? "memories" : "entities";
         // FOR SHARE holds off a concurrent delete until the vector is in, so none is left behind.
         const result = await c.query(

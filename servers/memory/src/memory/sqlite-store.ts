@@ -2,6 +2,20 @@ import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Database as Db, Statement } from "better-sqlite3";
 import {
+  type EntityRow,
+  entitiesInKeyOrder,
+  entityItem,
+  firstOfEachName,
+  groupByOwner,
+  type MemoryRow,
+  memoriesInIdOrder,
+  pendingEntities,
+  type RelationRow,
+  relationItem,
+  toRelation,
+} from "./rows.js";
+import {
+  checkDimensions,
   type EmbeddingScope,
   type EntityMatches,
   type EntityWithId,
@@ -9,6 +23,7 @@ import {
   hasFilter,
   type ImportBatch,
   type InsertedMemory,
+  kindCode,
   type MemoryStore,
   MissingEntityError,
   mergeMetadata,
@@ -18,7 +33,7 @@ import {
   SUBSTRING_COLUMNS,
   searchWords,
 } from "./store.js";
-import { entityEmbeddingText, ftsPhrase, likeEscape } from "./text.js";
+import { ftsPhrase, likeEscape } from "./text.js";
 import type {
   AddedObservations,
   EmbeddingSpace,
@@ -40,7 +55,7 @@ import type {
   VectorKind,
 } from "./types.js";
 import { BinaryIndex } from "./vector-index.js";
-import { bitsFromBlob, bitsToBlob, signBits, toBlob } from "./vectors.js";
+import { bitsFromBlob, bitsToBlob, fromBlob, signBits, toBlob } from "./vectors.js";
 
 const SCHEMA_VERSION = 1;
 const ENTITY_FTS = ["entity_name_fts", "entity_type_fts", "entity_observations_fts"] as const;
@@ -144,17 +159,10 @@ const VECTOR_LOG_KEEP = 100_000;
 /** Below this many candidates, a filtered vector search scans them exactly in SQL. */
 const EXACT_SCAN_LIMIT = 4096;
 
-const kindCode = (kind: VectorKind) => (kind === "memory" ? "m" : "e");
 const now = () => Date.now();
 
-interface MemoryRow {
-  id: number;
-  content: string;
-  metadata: string;
-  source: string | null;
-  created_at: number;
-  updated_at: number;
-}
+/** SQLite keeps metadata as JSON text. */
+type StoredMemoryRow = Omit<MemoryRow, "metadata"> & { metadata: string };
 
 export interface SqliteStoreOptions {
   /** Milliseconds a writer waits for another process's transaction before failing. */
@@ -256,11 +264,8 @@ class SqliteStore implements MemoryStore {
   createEntities(entities: Entity[]): Promise<Entity[]> {
     return this.write(() => {
       const created: Entity[] = [];
-      const seen = new Set<string>();
       const at = now();
-      for (const entity of entities) {
-        if (seen.has(entity.name)) continue;
-        seen.add(entity.name);
+      for (const entity of firstOfEachName(entities)) {
         const result = this.sql(
           "INSERT INTO entities(name, entity_type, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO NOTHING",
         ).run(entity.name, entity.entityType, at, at);
@@ -407,16 +412,10 @@ class SqliteStore implements MemoryStore {
         const rows = this.sql("SELECT id, name, entity_type FROM entities WHERE id > ? ORDER BY id LIMIT ?").all(
           after,
           limit + 1,
-        ) as Array<{ id: number; name: string; entity_type: string }>;
+        ) as EntityRow[];
         const page = rows.slice(0, limit);
         const observations = this.observationsFor(page.map((r) => r.id));
-        for (const row of page) {
-          items.push({
-            kind: "entity",
-            id: row.id,
-            entity: { name: row.name, entityType: row.entity_type, observations: observations.get(row.id) ?? [] },
-          });
-        }
+        for (const row of page) items.push(entityItem(row, observations));
         if (rows.length > limit) return { items, more: true };
         phase = "relations";
         after = 0;
@@ -424,53 +423,26 @@ class SqliteStore implements MemoryStore {
       const room = limit - items.length;
       const rows = this.sql(
         "SELECT id, from_name, to_name, relation_type FROM relations WHERE id > ? ORDER BY id LIMIT ?",
-      ).all(after, room + 1) as Array<{ id: number; from_name: string; to_name: string; relation_type: string }>;
-      for (const row of rows.slice(0, room)) {
-        items.push({
-          kind: "relation",
-          id: row.id,
-          relation: { from: row.from_name, to: row.to_name, relationType: row.relation_type },
-        });
-      }
+      ).all(after, room + 1) as Array<RelationRow & { id: number }>;
+      for (const row of rows.slice(0, room)) items.push(relationItem(row));
       return { items, more: rows.length > room };
     });
   }
 
   private observationsFor(ids: number[]): Map<number, string[]> {
-    const byEntity = new Map<number, string[]>();
-    if (ids.length === 0) return byEntity;
-    const rows = this.sql(
-      "SELECT entity_id, content FROM observations WHERE entity_id IN (SELECT value FROM json_each(?)) ORDER BY id",
-    ).all(JSON.stringify(ids)) as Array<{ entity_id: number; content: string }>;
-    for (const row of rows) {
-      const list = byEntity.get(row.entity_id);
-      if (list) list.push(row.content);
-      else byEntity.set(row.entity_id, [row.content]);
-    }
-    return byEntity;
+    if (ids.length === 0) return new Map();
+    return this.groupBy(
+      "SELECT entity_id AS owner, content AS value FROM observations WHERE entity_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+      JSON.stringify(ids),
+    );
   }
 
   private entitiesWhere(column: "name" | "id", keys: Array<string | number>): EntityWithId[] {
     if (keys.length === 0) return [];
     const rows = this.sql(
       `SELECT id, name, entity_type FROM entities WHERE ${column} IN (SELECT value FROM json_each(?))`,
-    ).all(JSON.stringify(keys)) as Array<{ id: number; name: string; entity_type: string }>;
-    const observations = this.observationsFor(rows.map((r) => r.id));
-    const byKey = new Map(rows.map((r) => [column === "name" ? r.name : r.id, r]));
-    const out: EntityWithId[] = [];
-    const seen = new Set<number>();
-    for (const key of keys) {
-      const row = byKey.get(key);
-      if (!row || seen.has(row.id)) continue;
-      seen.add(row.id);
-      out.push({
-        id: row.id,
-        name: row.name,
-        entityType: row.entity_type,
-        observations: observations.get(row.id) ?? [],
-      });
-    }
-    return out;
+    ).all(JSON.stringify(keys)) as EntityRow[];
+    return entitiesInKeyOrder(column, keys, rows, this.observationsFor(rows.map((r) => r.id)));
   }
 
   getEntities(names: string[]): Promise<EntityWithId[]> {
@@ -488,17 +460,8 @@ class SqliteStore implements MemoryStore {
         `SELECT from_name, to_name, relation_type FROM relations
           WHERE from_name IN (SELECT value FROM json_each(:names)) OR to_name IN (SELECT value FROM json_each(:names))
           ORDER BY id LIMIT :limit`,
-      ).all({ names: JSON.stringify(names), limit: limit + 1 }) as Array<{
-        from_name: string;
-        to_name: string;
-        relation_type: string;
-      }>;
-      return {
-        relations: rows
-          .slice(0, limit)
-          .map((r) => ({ from: r.from_name, to: r.to_name, relationType: r.relation_type })),
-        more: rows.length > limit,
-      };
+      ).all({ names: JSON.stringify(names), limit: limit + 1 }) as RelationRow[];
+      return { relations: rows.slice(0, limit).map(toRelation), more: rows.length > limit };
     });
   }
 
@@ -654,7 +617,7 @@ class SqliteStore implements MemoryStore {
     const json = JSON.stringify(ids);
     const rows = this.sql(
       "SELECT id, content, metadata, source, created_at, updated_at FROM memories WHERE id IN (SELECT value FROM json_each(?))",
-    ).all(json) as MemoryRow[];
+    ).all(json) as StoredMemoryRow[];
     const tags = this.groupBy(
       "SELECT memory_id AS owner, tag AS value FROM memory_tags WHERE memory_id IN (SELECT value FROM json_each(?)) ORDER BY tag",
       json,
@@ -663,33 +626,12 @@ class SqliteStore implements MemoryStore {
       "SELECT memory_id AS owner, entity_name AS value FROM memory_entities WHERE memory_id IN (SELECT value FROM json_each(?)) ORDER BY entity_name",
       json,
     );
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    const out: Memory[] = [];
-    for (const id of ids) {
-      const row = byId.get(id);
-      if (!row) continue;
-      out.push({
-        id: row.id,
-        content: row.content,
-        tags: tags.get(id) ?? [],
-        metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-        entities: links.get(id) ?? [],
-        source: row.source,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-      });
-    }
-    return out;
+    const parsed = rows.map((row) => ({ ...row, metadata: JSON.parse(row.metadata) as Record<string, unknown> }));
+    return memoriesInIdOrder(ids, parsed, tags, links);
   }
 
   private groupBy(sql: string, json: string): Map<number, string[]> {
-    const out = new Map<number, string[]>();
-    for (const row of this.sql(sql).all(json) as Array<{ owner: number; value: string }>) {
-      const list = out.get(row.owner);
-      if (list) list.push(row.value);
-      else out.set(row.owner, [row.value]);
-    }
-    return out;
+    return groupByOwner(this.sql(sql).all(json) as Array<{ owner: number; value: string }>);
   }
 
   getMemories(ids: number[]): Promise<Memory[]> {
@@ -797,11 +739,14 @@ class SqliteStore implements MemoryStore {
           LEFT JOIN vectors v ON v.kind = 'e' AND v.owner_id = e.id
           WHERE e.id > ? AND (v.owner_id IS NULL ${staleClause}) ORDER BY e.id LIMIT ?`,
       ).all(afterId, ...staleParams, limit) as Array<{ id: number; revision: number }>;
-      const revisions = new Map(rows.map((r) => [r.id, r.revision]));
-      return this.entitiesWhere(
-        "id",
-        rows.map((r) => r.id),
-      ).map((e) => ({ kind, id: e.id, revision: revisions.get(e.id) ?? 0, text: entityEmbeddingText(e) }));
+      return pendingEntities(
+        kind,
+        rows,
+        this.entitiesWhere(
+          "id",
+          rows.map((r) => r.id),
+        ),
+      );
     });
   }
 
@@ -812,11 +757,7 @@ class SqliteStore implements MemoryStore {
       const rows = this.sql(
         "SELECT content_hash, embedding FROM vectors WHERE space_id = ? AND content_hash IN (SELECT value FROM json_each(?))",
       ).all(space.id, JSON.stringify(hashes)) as Array<{ content_hash: string; embedding: Buffer }>;
-      for (const row of rows) {
-        const copy = new Uint8Array(row.embedding.byteLength);
-        copy.set(row.embedding);
-        out.set(row.content_hash, new Float32Array(copy.buffer));
-      }
+      for (const row of rows) out.set(row.content_hash, fromBlob(row.embedding));
       return out;
     });
   }
@@ -825,9 +766,7 @@ class SqliteStore implements MemoryStore {
     return this.write(() => {
       let written = 0;
       for (const item of vectors) {
-        if (item.vector.length !== space.dimensions) {
-          throw new Error(`vector has ${item.vector.length} dimensions, the space has ${space.dimensions}`);
-        }
+        checkDimensions(space, item.vector);
         const table = item.kind === "memory" ? "memories" : "entities";
         const revision = this.sql(`SELECT revision FROM ${table} WHERE id = ?`).pluck().get(item.id) as
           | number

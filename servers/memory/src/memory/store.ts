@@ -150,6 +150,16 @@ export class MissingEntityError extends Error {
   }
 }
 
+/** How a vector's owner kind is spelled in both stores' `vectors.kind` column. */
+export const kindCode = (kind: VectorKind): "m" | "e" => (kind === "memory" ? "m" : "e");
+
+/** A vector of another length would corrupt distances silently: refuse it before it is written. */
+export function checkDimensions(space: EmbeddingSpace, vector: Float32Array): void {
+  if (vector.length !== space.dimensions) {
+    throw new Error(`vector has ${vector.length} dimensions, the space has ${space.dimensions}`);
+  }
+}
+
 /** Relations are unique by all three parts. */
 export const relationKey = (r: Relation): string => JSON.stringify([r.from, r.to, r.relationType]);
 

@@ -19,11 +19,15 @@ export function toBlob(vector: Float32Array): Buffer {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 }
 
-export function fromBlob(blob: Uint8Array): Float32Array {
-  // Copy: a Buffer from SQLite may not be 4-byte aligned.
+/** The bytes on a buffer of their own: a Buffer from SQLite may not be 4-byte aligned. */
+function alignedCopy(blob: Uint8Array): ArrayBuffer {
   const copy = new Uint8Array(blob.byteLength);
   copy.set(blob);
-  return new Float32Array(copy.buffer);
+  return copy.buffer;
+}
+
+export function fromBlob(blob: Uint8Array): Float32Array {
+  return new Float32Array(alignedCopy(blob));
 }
 
 export function dot(a: Float32Array, b: Float32Array): number {
@@ -47,9 +51,7 @@ export function bitsToBlob(bits: Uint32Array): Buffer {
 }
 
 export function bitsFromBlob(blob: Uint8Array): Uint32Array {
-  const copy = new Uint8Array(blob.byteLength);
-  copy.set(blob);
-  return new Uint32Array(copy.buffer, 0, copy.byteLength >>> 2);
+  return new Uint32Array(alignedCopy(blob), 0, blob.byteLength >>> 2);
 }
 
 /** pgvector's text form: `[0.1,0.2,…]`. */

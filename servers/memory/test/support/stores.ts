@@ -22,32 +22,29 @@ export async function openTestStore(kind: StoreKind): Promise<OpenedStore> {
   if (kind === "sqlite") {
     const dir = mkdtempSync(join(tmpdir(), "memory-store-"));
     const path = join(dir, "memory.db");
-    const handles: MemoryStore[] = [await openSqliteStore(path)];
-    return {
-      store: handles[0] as MemoryStore,
-      async reopen() {
-        const store = await openSqliteStore(path);
-        handles.push(store);
-        return store;
-      },
-      async cleanup() {
-        for (const h of handles) await h.close().catch(() => undefined);
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    return trackHandles(
+      () => openSqliteStore(path),
+      () => rmSync(dir, { recursive: true, force: true }),
+    );
   }
   const url = inject("postgresUrl");
   const schema = freshSchema("unit");
-  const handles: MemoryStore[] = [await openPostgresStore(url, { schema, maxConnections: 4 })];
+  return trackHandles(() => openPostgresStore(url, { schema, maxConnections: 4 }));
+}
+
+/** Every handle opened on the data is closed at cleanup, before the data itself goes. */
+async function trackHandles(open: () => Promise<MemoryStore>, removeData?: () => void): Promise<OpenedStore> {
+  const handles: MemoryStore[] = [await open()];
   return {
     store: handles[0] as MemoryStore,
     async reopen() {
-      const store = await openPostgresStore(url, { schema, maxConnections: 4 });
+      const store = await open();
       handles.push(store);
       return store;
     },
     async cleanup() {
       for (const h of handles) await h.close().catch(() => undefined);
+      removeData?.();
     },
   };
 }
