@@ -94,40 +94,56 @@ export class PolicyProxy {
     }
   }
 
+  /**
+   * Judges the target, then connects to the address that was judged (directly or through the
+   * upstream proxy). A refusal or a failure is reported, answered through `refuse`, and yields
+   * no socket.
+   */
+  private async connectJudged(
+    target: JudgedTarget,
+    refuse: (status: 403 | 502, message: string) => void,
+  ): Promise<net.Socket | undefined> {
+    const admission = await this.options.gate.admit(target.host, target.port);
+    if (!admission.allowed) {
+      this.report({
+        method: target.method,
+        target: target.label,
+        outcome: "blocked",
+        rule: admission.rule,
+        message: admission.message,
+      });
+      refuse(403, admission.message);
+      return undefined;
+    }
+    const upstream = chooseUpstream(this.options.plan, target.host, target.port, admission.address, target.secure);
+    let remote: net.Socket;
+    try {
+      remote = await openTunnel(upstream, admission.address, target.port, { timeoutMs: this.timeoutMs });
+    } catch (error) {
+      const message = (error as Error).message;
+      this.report({ method: target.method, target: target.label, outcome: "failed", message });
+      refuse(502, message);
+      return undefined;
+    }
+    this.track(remote);
+    return remote;
+  }
+
   private async tunnel(req: http.IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     const target = parseAuthority(req.url ?? "");
     if (!target) {
       refuseSocket(client, 400, "The CONNECT target must be host:port.");
       return;
     }
-    const label = `${target.host}:${target.port}`;
-    const admission = await this.options.gate.admit(target.host, target.port);
-    if (!admission.allowed) {
-      this.report({
-        method: "CONNECT",
-        target: label,
-        outcome: "blocked",
-        rule: admission.rule,
-        message: admission.message,
-      });
-      refuseSocket(client, 403, admission.message);
-      return;
-    }
-    const upstream = chooseUpstream(this.options.plan, target.host, target.port, admission.address, true);
-    let remote: net.Socket;
-    try {
-      remote = await openTunnel(upstream, admission.address, target.port, { timeoutMs: this.timeoutMs });
-    } catch (error) {
-      const message = (error as Error).message;
-      this.report({ method: "CONNECT", target: label, outcome: "failed", message });
-      refuseSocket(client, 502, message);
-      return;
-    }
+    const remote = await this.connectJudged(
+      { method: "CONNECT", label: `${target.host}:${target.port}`, ...target, secure: true },
+      (status, message) => refuseSocket(client, status, message),
+    );
+    if (!remote) return;
     if (client.destroyed) {
       remote.destroy();
       return;
     }
-    this.track(remote);
     client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
     if (head.length) remote.write(head);
     splice(client, remote);
@@ -145,32 +161,15 @@ export class PolicyProxy {
       res.writeHead(400, { "content-type": "text/plain" }).end("Only http: is proxied in the clear; use CONNECT.");
       return;
     }
-    const port = url.port ? Number(url.port) : 80;
-    const admission = await this.options.gate.admit(url.hostname, port);
-    if (!admission.allowed) {
-      this.report({
-        method: req.method ?? "GET",
-        target: url.href,
-        outcome: "blocked",
-        rule: admission.rule,
-        message: admission.message,
-      });
+    const remote = await this.connectJudged(plainTarget(req, url), (status, message) =>
       res
-        .writeHead(403, { "content-type": "text/plain; charset=utf-8", [PROXY_HEADER]: "blocked" })
-        .end(admission.message);
-      return;
-    }
-    const upstream = chooseUpstream(this.options.plan, url.hostname, port, admission.address, false);
-    let remote: net.Socket;
-    try {
-      remote = await openTunnel(upstream, admission.address, port, { timeoutMs: this.timeoutMs });
-    } catch (error) {
-      const message = (error as Error).message;
-      this.report({ method: req.method ?? "GET", target: url.href, outcome: "failed", message });
-      res.writeHead(502, { "content-type": "text/plain; charset=utf-8", [PROXY_HEADER]: "unreachable" }).end(message);
-      return;
-    }
-    this.track(remote);
+        .writeHead(status, {
+          "content-type": "text/plain; charset=utf-8",
+          [PROXY_HEADER]: status === 403 ? "blocked" : "unreachable",
+        })
+        .end(message),
+    );
+    if (!remote) return;
     const outgoing = http.request({
       createConnection: () => remote,
       method: req.method,
@@ -212,30 +211,10 @@ export class PolicyProxy {
       refuseSocket(client, 400, "Only http: and ws: upgrades are proxied in the clear; use CONNECT.");
       return;
     }
-    const port = url.port ? Number(url.port) : 80;
-    const admission = await this.options.gate.admit(url.hostname, port);
-    if (!admission.allowed) {
-      this.report({
-        method: req.method ?? "GET",
-        target: url.href,
-        outcome: "blocked",
-        rule: admission.rule,
-        message: admission.message,
-      });
-      refuseSocket(client, 403, admission.message);
-      return;
-    }
-    const upstream = chooseUpstream(this.options.plan, url.hostname, port, admission.address, false);
-    let remote: net.Socket;
-    try {
-      remote = await openTunnel(upstream, admission.address, port, { timeoutMs: this.timeoutMs });
-    } catch (error) {
-      const message = (error as Error).message;
-      this.report({ method: req.method ?? "GET", target: url.href, outcome: "failed", message });
-      refuseSocket(client, 502, message);
-      return;
-    }
-    this.track(remote);
+    const remote = await this.connectJudged(plainTarget(req, url), (status, message) =>
+      refuseSocket(client, status, message),
+    );
+    if (!remote) return;
     const headers = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i] as string;
@@ -278,6 +257,26 @@ export class RefusingProxy {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
+
+interface JudgedTarget {
+  /** What the event reports: CONNECT, or the plain request's method. */
+  method: string;
+  /** What the event names: `host:port` for tunnels, the URL for plain http. */
+  label: string;
+  host: string;
+  port: number;
+  /** True for CONNECT tunnels, which go to the upstream proxy for https. */
+  secure: boolean;
+}
+
+/** A plain-http request or upgrade in absolute form, as the gate judges it. */
+const plainTarget = (req: http.IncomingMessage, url: URL): JudgedTarget => ({
+  method: req.method ?? "GET",
+  label: url.href,
+  host: url.hostname,
+  port: url.port ? Number(url.port) : 80,
+  secure: false,
+});
 
 function parseAuthority(authority: string): { host: string; port: number } | undefined {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s/]+):(\d{1,5})$/.exec(authority);
