@@ -221,6 +221,25 @@ describe("small results in one round trip", () => {
     expect(result.truncated).toBe(false);
   });
 
+  it("prepares the transaction's own statements once per connection, then only binds them", async () => {
+    const fresh = database(shop.readerUrl, log);
+    try {
+      const lookup = (sql: string) =>
+        fresh.readOnly((s) => streamRows(s, sql, [], caps, { rowBound: 100 }), { lazyBegin: true });
+      expect((await lookup("SELECT id FROM public.customers WHERE id = 1")).rows).toEqual([[1]]);
+      // Sequential calls reuse the one idle connection: a second Parse of a name would fail there.
+      const prepared = await lookup("SELECT name, statement FROM pg_catalog.pg_prepared_statements ORDER BY name");
+      expect(prepared.rows).toEqual([
+        ["portside_begin_read_only", "BEGIN TRANSACTION READ ONLY"],
+        ["portside_read_only_settings", expect.stringContaining("set_config('statement_timeout'")],
+        ["portside_rollback", "ROLLBACK"],
+      ]);
+      expect((await lookup("SELECT current_setting('transaction_read_only')")).rows).toEqual([["on"]]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it("falls back to streaming when the bound was wrong, and still answers right", async () => {
     const result = await db.readOnly(
       (s) => streamRows(s, "SELECT id FROM public.customers ORDER BY id", [], caps, { rowBound: 1 }),

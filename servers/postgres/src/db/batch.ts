@@ -16,7 +16,7 @@ export interface Statement {
   values?: readonly (string | null)[];
   /**
    * Prepare it once per connection under this name and only bind it afterwards (it is parsed and
-   * planned once, not on every call).
+   * planned once, not on every call). A named statement's text and values must never change.
    */
   name?: string;
 }
@@ -31,6 +31,35 @@ export class SetupFailed extends Error {
 
 /** Named statements known to be prepared on each connection. */
 const prepared = new WeakMap<object, Set<string>>();
+
+const SYNC = serialize.sync();
+
+/** Bind and Execute of a named statement, serialized once (its text and values never change). */
+const boundMessages = new WeakMap<Statement, Buffer>();
+
+/**
+ * The messages that run a setup or teardown statement: a named one is parsed once per connection
+ * (PostgreSQL keeps it for the session, so it is neither parsed nor planned again), then only bound.
+ */
+function run(statement: Statement, known: ReadonlySet<string> | undefined): Buffer[] {
+  const name = statement.name;
+  if (!name) {
+    return [
+      serialize.parse({ text: statement.text }),
+      serialize.bind({ values: [...(statement.values ?? [])] }),
+      serialize.execute({ rows: 0 }),
+    ];
+  }
+  let bound = boundMessages.get(statement);
+  if (!bound) {
+    bound = Buffer.concat([
+      serialize.bind({ statement: name, values: [...(statement.values ?? [])] }),
+      serialize.execute({ rows: 0 }),
+    ]);
+    boundMessages.set(statement, bound);
+  }
+  return known?.has(name) ? [bound] : [serialize.parse({ text: statement.text, name }), bound];
+}
 
 export interface Field {
   name: string;
@@ -93,12 +122,7 @@ export class ExtendedBatch implements Submittable {
     const messages: Buffer[] = [];
     if ("setup" in this.spec) {
       const known = prepared.get(connection);
-      for (const statement of this.spec.setup) {
-        const name = statement.name ?? "";
-        if (!name || !known?.has(name)) messages.push(serialize.parse({ text: statement.text, name }));
-        messages.push(serialize.bind({ statement: name, values: [...(statement.values ?? [])] }));
-        messages.push(serialize.execute({ rows: 0 }));
-      }
+      for (const statement of this.spec.setup) messages.push(...run(statement, known));
       const statement = this.spec.statement;
       if (statement) {
         messages.push(serialize.parse({ text: statement.text }));
@@ -107,15 +131,11 @@ export class ExtendedBatch implements Submittable {
         messages.push(serialize.execute({ portal: "", rows: this.spec.rows ?? 0 }));
       }
       // Teardown runs only if everything before it succeeded (an error skips to Sync).
-      for (const teardown of this.spec.teardown ?? []) {
-        messages.push(serialize.parse({ text: teardown.text }));
-        messages.push(serialize.bind({ values: [...(teardown.values ?? [])] }));
-        messages.push(serialize.execute({ rows: 0 }));
-      }
+      for (const teardown of this.spec.teardown ?? []) messages.push(...run(teardown, known));
     } else {
       messages.push(serialize.execute({ portal: "", rows: this.spec.continueRows }));
     }
-    messages.push(serialize.sync());
+    messages.push(SYNC);
     // One write for the whole batch: one packet, one system call.
     const { stream } = connection as unknown as WireConnection;
     if (stream.writable) stream.write(Buffer.concat(messages));
@@ -139,13 +159,7 @@ export class ExtendedBatch implements Submittable {
 
   handleCommandComplete(message: { text?: string; command?: string }): void {
     if (this.setupLeft > 0 && "setup" in this.spec) {
-      // It ran, so it is prepared on this connection from now on.
-      const name = this.spec.setup[this.spec.setup.length - this.setupLeft]?.name;
-      if (name && this.connection) {
-        const known = prepared.get(this.connection) ?? new Set<string>();
-        known.add(name);
-        prepared.set(this.connection, known);
-      }
+      this.ran(this.spec.setup[this.spec.setup.length - this.setupLeft]);
       this.setupLeft--;
       return;
     }
@@ -154,7 +168,16 @@ export class ExtendedBatch implements Submittable {
       this.inStatement = false;
       return;
     }
+    if ("setup" in this.spec) this.ran(this.spec.teardown?.[this.result.teardownRan]);
     this.result.teardownRan++;
+  }
+
+  /** A named statement that ran is prepared on this connection from now on. */
+  private ran(statement: Statement | undefined): void {
+    if (!statement?.name || !this.connection) return;
+    const known = prepared.get(this.connection) ?? new Set<string>();
+    known.add(statement.name);
+    prepared.set(this.connection, known);
   }
 
   handleEmptyQuery(): void {

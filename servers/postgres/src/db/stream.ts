@@ -38,7 +38,8 @@ const FIRST_BATCH = 50;
 const MAX_BATCH = 1000;
 /** Largest proven result answered in one round trip (its rows are all in memory at once). */
 const ONE_TRIP_MAX_ROWS = 100;
-const ROLLBACK: Statement = { text: "ROLLBACK" };
+/** Prepared once per connection, like the statements that open the transaction. */
+const ROLLBACK: Statement = { name: "portside_rollback", text: "ROLLBACK" };
 
 /**
  * Runs one statement and reads its rows in batches, stopping at the row or byte cap. The first
