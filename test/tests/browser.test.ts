@@ -1,6 +1,8 @@
 import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -91,20 +93,33 @@ async function endSession(client: Client): Promise<void> {
   await client.close();
 }
 
-/** Browser processes started by this server family, found by their profile folder. */
-function browserProcesses(): number {
-  let count = 0;
+/** Main browser processes started by this server family (pid and profile), found by their profile folder. */
+function browserMains(): Array<{ pid: number; profile: string }> {
+  const found: Array<{ pid: number; profile: string }> = [];
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (cmdline.includes("--user-data-dir=") && cmdline.includes("portside-browser-") && !cmdline.includes("--type="))
-        count++;
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      const profile = args.find((arg) => arg.startsWith("--user-data-dir="))?.slice("--user-data-dir=".length);
+      if (profile?.includes("portside-browser-") && !args.some((arg) => arg.startsWith("--type="))) {
+        found.push({ pid: Number(pid), profile });
+      }
     } catch {
       // The process ended while we looked.
     }
   }
-  return count;
+  return found;
+}
+
+function browserProcesses(): number {
+  return browserMains().length;
+}
+
+/** Every file below `dir`, as paths relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1));
 }
 
 describe("browser over stdio", () => {
@@ -563,6 +578,108 @@ describe("browser over stdio", () => {
     expect(browserProcesses()).toBe(processesBefore + 1);
     await server.close();
     await expect.poll(() => browserProcesses(), { timeout: 10_000 }).toBe(processesBefore);
+  });
+});
+
+describe("browser limits", () => {
+  let world: World;
+  let server: StdioServer;
+  let client: Client;
+  let home = "";
+  let earlier = new Set<number>();
+  /** The browsers this block's server started. */
+  const ours = () => browserMains().filter((main) => !earlier.has(main.pid));
+
+  beforeAll(async () => {
+    earlier = new Set(browserMains().map((main) => main.pid));
+    world = await startWorld();
+    // A home and download folder of the test's own, so a download that got through would land where
+    // the test looks; a browser installed with install-browser is still found where it was.
+    home = mkdtempSync(join(tmpdir(), "browser-home-"));
+    server = await startStdio("browser", [...world.args, "--max-tabs", "2", "--navigation-timeout-ms", "3000"], {
+      cwd: home,
+      env: {
+        HOME: home,
+        XDG_CONFIG_HOME: join(home, ".config"),
+        PORTSIDE_BROWSER_CACHE:
+          process.env.PORTSIDE_BROWSER_CACHE ||
+          join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "portside-browser"),
+      },
+    });
+    client = server.client;
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await stopWorld(world);
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it("refuses downloads: the file is served, but nothing is written", async () => {
+    await call(client, "navigate", { url: `${world.site.origin}/downloads` });
+    const snapshot = (await call(client, "snapshot")).text;
+    for (const name of ["Price list", "Save the price list"]) {
+      const clicked = await call(client, "click", { ref: refIn(snapshot, new RegExp(`link "${name}" \\[(e\\d+)\\]`)) });
+      expect(clicked.isError, clicked.text).toBe(false);
+    }
+    const served = await call(client, "network_requests", { urlContains: "/price-list.csv" });
+    expect(served.text.match(/price-list\.csv/g) ?? []).toHaveLength(2);
+    expect(world.site.hits.filter((hit) => hit.path === "/price-list.csv")).toHaveLength(2);
+    const [running] = ours();
+    for (const dir of [home, running?.profile as string]) {
+      expect(filesUnder(dir).filter((file) => /price|crdownload/i.test(file))).toEqual([]);
+    }
+  });
+
+  it("keeps to the tab cap: new tabs are refused and pop-ups beyond it are closed", async () => {
+    await call(client, "navigate", { url: `${world.site.origin}/` });
+    const second = await call(client, "tabs", { action: "new", url: `${world.site.origin}/form` });
+    expect(second.isError, second.text).toBe(false);
+    const third = await call(client, "tabs", { action: "new" });
+    expect(third.text).toMatch(/conflict.*The limit of 2 open tabs is reached/s);
+    await call(client, "tabs", { action: "select", tabId: "t1" });
+    const popup = await call(client, "click", {
+      ref: refIn((await call(client, "snapshot")).text, /button "Open journal pop-up" \[(e\d+)\]/),
+    });
+    expect(popup.isError, popup.text).toBe(false);
+    const told = `${popup.text}\n${(await call(client, "snapshot")).text}`;
+    expect(told).toContain("was closed: the limit of 2 tabs is reached");
+    const listed = await call(client, "tabs", { action: "list" });
+    expect((listed.data as { tabs: unknown[] }).tabs).toHaveLength(2);
+    await call(client, "tabs", { action: "close", tabId: "t2" });
+  });
+
+  it("stops a page load at the operator's navigation timeout, and the tab stays usable", async () => {
+    // The page's refused image is not why the load failed: the answer is the timeout.
+    const hanging = await call(client, "navigate", { url: `${world.site.origin}/hang-after-refused-image` });
+    expect(hanging.text).toMatch(
+      /Error \[timeout\]: .*\/hang-after-refused-image did not finish loading \(load\) in time/,
+    );
+    const next = await call(client, "navigate", { url: `${world.site.origin}/` });
+    expect(next.isError, next.text).toBe(false);
+  });
+
+  it("replaces a browser that crashed on the next call, with a fresh profile", async () => {
+    await call(client, "navigate", { url: `${world.site.origin}/cookie` });
+    expect((await call(client, "evaluate", { function: "() => document.cookie" })).text).toBe('"session=alpha"');
+    const before = ours();
+    expect(before).toHaveLength(1);
+    const crashed = before[0] as { pid: number; profile: string };
+    process.kill(crashed.pid, "SIGKILL");
+    await expect.poll(() => ours().length, { timeout: 10_000 }).toBe(0);
+    // The server noticed on its own: it cleaned up after the dead browser before any call came.
+    await expect.poll(() => existsSync(crashed.profile), { timeout: 10_000 }).toBe(false);
+
+    const snapshot = await call(client, "snapshot");
+    expect(snapshot.isError, snapshot.text).toBe(false);
+    expect(snapshot.text).toContain("The browser stopped unexpectedly");
+    const after = ours();
+    expect(after).toHaveLength(1);
+    expect(after[0]?.pid).not.toBe(crashed.pid);
+    expect(after[0]?.profile).not.toBe(crashed.profile);
+
+    await call(client, "navigate", { url: `${world.site.origin}/` });
+    expect((await call(client, "evaluate", { function: "() => document.cookie" })).text).toBe('""');
   });
 });
 

@@ -69,6 +69,18 @@ export class TargetError extends Error {
 }
 
 const MAX_CONSOLE_TEXT = 2000;
+
+/** The host of a logged request: a URL, or the `host:port` of a CONNECT tunnel. */
+function hostOf(target: string): string {
+  if (target.includes("://")) {
+    try {
+      return new URL(target).hostname.toLowerCase();
+    } catch {
+      return target.toLowerCase();
+    }
+  }
+  return target.slice(0, target.lastIndexOf(":")).toLowerCase();
+}
 const SNAPSHOT_FRAMES = 20;
 
 /**
@@ -221,10 +233,22 @@ export class Tab {
     }));
   }
 
-  /** The policy reason a URL was refused for, if it was (used to explain failed navigations). */
-  blockReason(since: number): string | undefined {
-    const blocked = this.network.since(since).filter((entry) => entry.blocked);
-    return blocked.at(-1)?.blocked;
+  /**
+   * Why a page load since `since` was refused, if it was: a refused document request (the
+   * navigation or one of its redirects), or a connection the proxy refused to a host one of those
+   * requests went to. Other refusals in the meantime (a subresource, the browser's own background
+   * traffic) did not stop the load and must not be given as its reason.
+   */
+  navigationBlockReason(since: number): string | undefined {
+    const entries = this.network.since(since);
+    const documents = entries.filter((entry) => entry.source === "page" && entry.type === "document");
+    const hosts = new Set(documents.map((entry) => hostOf(entry.url)));
+    const reasons = entries.filter((entry) =>
+      entry.source === "page"
+        ? entry.blocked && entry.type === "document"
+        : entry.blocked && hosts.has(hostOf(entry.url)),
+    );
+    return reasons.at(-1)?.blocked;
   }
 
   private startNavigation(): void {

@@ -68,7 +68,7 @@ function renderPage(verb: string) {
 
 /** Turns a failed load into an error that names the cause (policy refusal, DNS, timeout). */
 function loadFailure(error: unknown, tab: Tab, mark: number, url: string, waitUntil: string): ToolError {
-  const blocked = tab.blockReason(mark);
+  const blocked = tab.navigationBlockReason(mark);
   if (blocked) {
     return new ToolError("permission_denied", sanitizeText(blocked), {
       hint: "Only addresses the operator's network policy allows can be opened (redirects included).",

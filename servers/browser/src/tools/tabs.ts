@@ -63,7 +63,7 @@ export function sessionTools(service: BrowserService): Tool[] {
               const tab = await session.newTab();
               if (target) {
                 await tab.page.goto(target, { timeout: service.timeouts.navigation }).catch((error: unknown) => {
-                  const reason = tab.blockReason(0);
+                  const reason = tab.navigationBlockReason(0);
                   throw new ToolError(
                     reason ? "permission_denied" : "upstream_error",
                     reason ?? `Loading ${target} failed: ${String((error as Error).message).split("\n")[0]}`,
