@@ -1,4 +1,6 @@
+import { createServer, type Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openPostgresStore } from "../src/memory/postgres-store.ts";
 import type { MemoryStore, StoredVector } from "../src/memory/store.ts";
 import { MissingEntityError } from "../src/memory/store.ts";
 import { hashText } from "../src/memory/text.ts";
@@ -381,5 +383,27 @@ describe.each(STORE_KINDS)("%s store", (kind) => {
     await store.setMeta("k", "v1");
     await store.setMeta("k", "v2");
     expect(await store.getMeta("k")).toBe("v2");
+  });
+});
+
+describe("postgres store on a database that does not answer", () => {
+  it("fails to open after the connect timeout instead of hanging", async () => {
+    // Accepts connections and never says a word, like a host behind a black-holing firewall.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      await expect(
+        openPostgresStore(`postgresql://memory@127.0.0.1:${port}/memory`, { connectTimeoutMs: 300 }),
+      ).rejects.toThrow(/timeout/i);
+      expect(sockets.size).toBeGreaterThan(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });

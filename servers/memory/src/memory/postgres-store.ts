@@ -69,6 +69,8 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Connections in the pool. */
   maxConnections?: number;
+  /** Longest a new connection may take, handshake included, before it fails. */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -87,6 +89,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     connectionString: url,
     max: options.maxConnections ?? 8,
     idleTimeoutMillis: 30_000,
+    // Without it, a database host that drops packets (or accepts and never answers) hangs start-up.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     types: {
       getTypeParser: ((oid: number, format?: string) =>
         oid === int8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as "text")) as never,
