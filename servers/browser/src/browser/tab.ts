@@ -251,6 +251,28 @@ export class Tab {
     return reasons.at(-1)?.blocked;
   }
 
+  /**
+   * Documents since `since` that turned into downloads, which are off: answered (2xx, not 204/205,
+   * which never show anything), then aborted by the browser — what Chrome does with a file it is
+   * not to display when downloads are denied.
+   */
+  refusedDownloads(since: number): string[] {
+    return this.network
+      .since(since)
+      .filter(
+        (entry) =>
+          entry.source === "page" &&
+          entry.type === "document" &&
+          entry.failure === "net::ERR_ABORTED" &&
+          entry.status !== undefined &&
+          entry.status >= 200 &&
+          entry.status < 300 &&
+          entry.status !== 204 &&
+          entry.status !== 205,
+      )
+      .map((entry) => entry.url);
+  }
+
   private startNavigation(): void {
     if (this.navigation) return;
     let resolve!: () => void;

@@ -164,6 +164,9 @@ function translate(error: unknown, ctx: ToolContext): unknown {
   return error;
 }
 
+export const downloadRefused = (url: string) =>
+  `${url} answered with a file to download; downloads are turned off in this browser.`;
+
 export const firstLine = (text: string) => text.split("\n")[0]?.slice(0, 300) ?? "";
 
 /** What an action did, for its answer. */
@@ -247,7 +250,10 @@ export async function act(
     dialogs: tab.dialogs.splice(0).map((d) => ({ ...d, message: sanitizeText(d.message) })),
     newTabs: session.tabIds().filter((id) => !tabsBefore.has(id)),
     blocked: blocked.slice(0, 10),
-    notices: session.notices.splice(0),
+    notices: [
+      ...tab.refusedDownloads(networkMark).map((url) => sanitizeText(downloadRefused(url.slice(0, 200)))),
+      ...session.notices.splice(0),
+    ],
   };
 }
 

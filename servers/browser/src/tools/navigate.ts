@@ -3,7 +3,7 @@ import type { HTTPResponse, PuppeteerLifeCycleEvent } from "puppeteer-core";
 import { z } from "zod";
 import type { Tab } from "../browser/tab.js";
 import { PROXY_HEADER } from "../network/proxy.js";
-import { type BrowserService, firstLine, withTab } from "./common.js";
+import { type BrowserService, downloadRefused, firstLine, withTab } from "./common.js";
 
 const waitUntilSchema = z
   .enum(["load", "domcontentloaded", "networkidle"])
@@ -72,6 +72,13 @@ function loadFailure(error: unknown, tab: Tab, mark: number, url: string, waitUn
   if (blocked) {
     return new ToolError("permission_denied", sanitizeText(blocked), {
       hint: "Only addresses the operator's network policy allows can be opened (redirects included).",
+      details: { url },
+    });
+  }
+  const download = tab.refusedDownloads(mark).at(-1);
+  if (download) {
+    return new ToolError("permission_denied", sanitizeText(downloadRefused(download)), {
+      hint: "Open a page that shows the content instead of the file itself.",
       details: { url },
     });
   }

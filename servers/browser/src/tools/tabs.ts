@@ -1,7 +1,7 @@
 import { defineTool, sanitizeText, type Tool, ToolError } from "@portside/shared";
 import { z } from "zod";
 import type { BrowserSession } from "../browser/session.js";
-import { type BrowserService, withSession } from "./common.js";
+import { type BrowserService, downloadRefused, withSession } from "./common.js";
 import { withScheme } from "./navigate.js";
 
 const tabsOutput = z.object({
@@ -63,10 +63,13 @@ export function sessionTools(service: BrowserService): Tool[] {
               const tab = await session.newTab();
               if (target) {
                 await tab.page.goto(target, { timeout: service.timeouts.navigation }).catch((error: unknown) => {
-                  const reason = tab.navigationBlockReason(0);
+                  const download = tab.refusedDownloads(0).at(-1);
+                  const reason = tab.navigationBlockReason(0) ?? (download && downloadRefused(download));
                   throw new ToolError(
                     reason ? "permission_denied" : "upstream_error",
-                    reason ?? `Loading ${target} failed: ${String((error as Error).message).split("\n")[0]}`,
+                    reason
+                      ? sanitizeText(reason)
+                      : `Loading ${target} failed: ${String((error as Error).message).split("\n")[0]}`,
                   );
                 });
               }
