@@ -64,6 +64,8 @@ const attacks: Record<string, string[]> = {
     "/* ; */ SELECT 1; UPDATE orders SET total = 0",
     "SELECT * FROM orders; SELECT * FROM private.secrets",
     "SELECT 1; COPY orders TO '/tmp/stolen'",
+    // The parser would stop at the NUL and check only the first statement.
+    "SELECT 1\u0000; DROP TABLE orders",
   ],
   "transaction control": [
     "COMMIT; DROP TABLE orders",

@@ -504,6 +504,17 @@ describe("syntax errors", () => {
   it.each(["SELECT 'unterminated", "SELECT $$unterminated", "SELECT 1 /* unterminated"])("%s", async (sql) => {
     expect((await refusal(sql)).rule).toBe("syntax");
   });
+
+  // The parser stops reading at a NUL: whatever follows would never be checked.
+  it.each([
+    "SELECT 1\u0000; DROP TABLE orders",
+    "SELECT 1 -- \u0000\n, pg_sleep(1)",
+    "SELECT * FROM orders\u0000 JOIN private.secrets ON true",
+  ])("refuses a NUL character: %j", async (sql) => {
+    const error = await refusal(sql);
+    expect(error.rule).toBe("syntax");
+    expect(error.position).toBe(sql.indexOf("\u0000") + 1);
+  });
 });
 
 describe("readIdentifier", () => {

@@ -124,6 +124,16 @@ async function checkText(sql: string, policy: GuardPolicy, explainWrapped: boole
       hint: "Send one SELECT statement.",
     });
   }
+  // The parser reads a C string and would stop at a NUL, checking less than the database is sent.
+  const nul = sql.indexOf("\0");
+  if (nul !== -1) {
+    throw new GuardError("syntax", "The query contains a NUL character (\\0), which PostgreSQL does not accept.", {
+      code: "invalid_argument",
+      hint: "Remove the NUL character; write chr(0) or '\\x00'::bytea for a zero byte in data.",
+      position: nul + 1,
+      sqlstate: "42601",
+    });
+  }
   const parsed = await parseSql(sql);
   const positions = new PositionMap(sql);
   const stmts = parsed.stmts ?? [];
@@ -226,7 +236,7 @@ class PositionMap {
   /** 0-based character (UTF-16 code unit) index of a byte offset. */
   toIndex(byteOffset: number): number {
     // Plain ASCII, the common case: bytes and characters line up.
-    this.ascii ??= /^[\x00-\x7f]*$/.test(this.text);
+    this.ascii ??= isAscii(this.text);
     if (this.ascii) return Math.min(byteOffset, this.text.length);
     if (!this.indexOfByte) {
       // Built once per query, so a query with many names stays linear.
@@ -249,6 +259,11 @@ class PositionMap {
   toPosition(byteOffset: number): number {
     return this.toIndex(byteOffset) + 1;
   }
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 type Body = Record<string, unknown>;
@@ -533,7 +548,7 @@ class Checker {
   readonly insertions: Insertion[] = [];
   maxParam = 0;
   private readonly seen = new Map<string, QualifiedName>();
-  private readonly resolutions = new WeakMap<Body, QualifiedName>();
+  private readonly resolutions = new Map<Body, QualifiedName>();
   private scope: Scope | undefined;
 
   constructor(
@@ -590,10 +605,9 @@ class Checker {
       return;
     }
     if (typeof value !== "object") throw this.malformed();
-    const keys = Object.keys(value);
-    if (keys.length === 0) return;
-    if (keys.length !== 1) throw this.malformed();
-    const type = keys[0] as string;
+    const type = soleKey(value);
+    if (type === EMPTY) return;
+    if (type === undefined) throw this.malformed();
     const body = (value as Body)[type];
     if (typeof body !== "object" || body === null || Array.isArray(body)) throw this.malformed();
     this.typed(type, body as Body);
@@ -628,21 +642,24 @@ class Checker {
     }
   }
 
-  /** Walks a node's fields by its rule; a field the rule does not name is refused. */
-  private fields(type: string, body: Body, skip: readonly string[] = []): void {
+  /**
+   * Walks a node's fields by its rule; a field the rule does not name is refused. (for…in rather
+   * than Object.entries: this runs for every node of every query, and allocates nothing.)
+   */
+  private fields(type: string, body: Body, skip?: string): void {
     const rule = RULE_MAP.get(type);
     if (!rule) {
       this.refuseNode(type, locationOf(body));
       return;
     }
-    for (const [key, value] of Object.entries(body)) {
-      if (skip.includes(key)) continue;
+    for (const key in body) {
+      if (key === skip) continue;
       const spec = rule.get(key);
       if (!spec) {
         this.refuseField(type, key, locationOf(body));
         return;
       }
-      this.field(spec, value, body);
+      this.field(spec, body[key], body);
     }
   }
 
@@ -654,8 +671,10 @@ class Checker {
       case "leaf":
         // A_Const payloads: `{ival: 1}`, `{sval: "x"}`, `{}` — plain values only.
         if (typeof value !== "object" || value === null || Array.isArray(value)) throw this.malformed();
-        for (const inner of Object.values(value))
+        for (const key in value) {
+          const inner = (value as Body)[key];
           if (inner !== null && typeof inner === "object") throw this.malformed();
+        }
         return;
       case "node":
         this.node(value);
@@ -682,7 +701,7 @@ class Checker {
     const outer = this.scope;
     if (withClause) this.withClause(withClause);
     try {
-      this.fields("SelectStmt", body, ["withClause"]);
+      this.fields("SelectStmt", body, "withClause");
     } finally {
       this.scope = outer;
     }
@@ -734,7 +753,8 @@ class Checker {
 
   /** The relation an unqualified name would find on pg_catalog + the search path, if any. */
   private visibleRelation(name: string): QualifiedName | undefined {
-    for (const schema of ["pg_catalog", ...this.policy.searchPath]) {
+    if (this.policy.relationExists("pg_catalog", name)) return { schema: "pg_catalog", name };
+    for (const schema of this.policy.searchPath) {
       if (this.policy.relationExists(schema, name)) return { schema, name };
     }
     return undefined;
@@ -891,10 +911,25 @@ class Checker {
 
 function nodeEntry(value: unknown): [string | undefined, Body | undefined] {
   if (!value || typeof value !== "object" || Array.isArray(value)) return [undefined, undefined];
-  const keys = Object.keys(value);
-  if (keys.length !== 1) return [undefined, undefined];
-  const type = keys[0] as string;
+  const type = soleKey(value);
+  if (type === undefined || type === EMPTY) return [undefined, undefined];
   return [type, (value as Body)[type] as Body];
+}
+
+/** What soleKey returns for an object without keys (the parser's empty placeholder `{}`). */
+const EMPTY = Symbol("empty");
+
+/**
+ * The one key of a wrapped node (`{Type: {...}}`): EMPTY when it has none, undefined when it has
+ * more than one. Keys inherited through a polluted prototype count too, so they fail closed.
+ */
+function soleKey(value: object): string | typeof EMPTY | undefined {
+  let type: string | typeof EMPTY = EMPTY;
+  for (const key in value) {
+    if (type !== EMPTY) return undefined;
+    type = key;
+  }
+  return type;
 }
 
 const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
@@ -923,7 +958,10 @@ function isEnabled(arg: unknown): boolean {
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-const UNQUOTED_IDENTIFIER = /[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/y;
+/** PostgreSQL's identifier characters: letters, `_` and every non-ASCII code unit; then digits and `$`. */
+const isIdentifierStart = (code: number) =>
+  (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || code === 0x5f || code >= 0x80;
+const isIdentifierPart = (code: number) => isIdentifierStart(code) || (code >= 0x30 && code <= 0x39) || code === 0x24;
 
 /**
  * The identifier starting at `index` as PostgreSQL would read it: a quoted identifier verbatim, an
@@ -950,15 +988,18 @@ export function readIdentifier(text: string, index: number): string | undefined 
       i++;
     }
   } else {
-    UNQUOTED_IDENTIFIER.lastIndex = index;
-    const match = UNQUOTED_IDENTIFIER.exec(text);
-    if (!match) return undefined;
-    value = match[0].replace(/[A-Z]+/g, (s) => s.toLowerCase());
+    if (!isIdentifierStart(text.charCodeAt(index))) return undefined;
+    let end = index + 1;
+    while (end < text.length && isIdentifierPart(text.charCodeAt(end))) end++;
+    // Only ASCII letters are folded, as PostgreSQL does for UTF-8.
+    value = text.slice(index, end).replace(/[A-Z]+/g, (s) => s.toLowerCase());
   }
   return truncateIdentifier(value);
 }
 
 function truncateIdentifier(value: string): string {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: short names need no byte count.
+  if (value.length <= 21) return value;
   const bytes = Buffer.from(value, "utf8");
   if (bytes.length <= 63) return value;
   let end = 63;
@@ -972,7 +1013,7 @@ function applyInsertions(
   text: string,
   insertions: readonly Insertion[],
 ): { text: string; toOriginal(position: number): number } {
-  const sorted = [...insertions].sort((a, b) => a.at - b.at);
+  const sorted = insertions.length > 1 ? [...insertions].sort((a, b) => a.at - b.at) : insertions;
   let out = "";
   let cursor = 0;
   // Start (0-based, in the rewritten text) and length of each inserted span.
