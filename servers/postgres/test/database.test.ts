@@ -298,6 +298,33 @@ describe("reconnecting", () => {
     expect((await raw("SELECT 2")).rows).toEqual([[2]]);
   });
 
+  it("keeps the last connection for the next call, and drops it when it dies while parked", async () => {
+    const single = database(shop.readerUrl, log, 2500);
+    try {
+      const backend = async () =>
+        (await single.readOnly((s) => streamRows(s, "SELECT pg_backend_pid()", [], caps), { lazyBegin: true }))
+          .rows[0]?.[0];
+      const first = await backend();
+      expect(await backend()).toBe(first);
+      const logged = lines.length;
+      const admin = new pg.Client({ connectionString: shop.adminUrl });
+      await admin.connect();
+      try {
+        await admin.query("SELECT pg_terminate_backend($1)", [first]);
+      } finally {
+        await admin.end();
+      }
+      // The parked connection hears of its end by itself (an unhandled error would crash the process).
+      await expect.poll(() => lines.slice(logged).join(""), { timeout: 5000 }).toMatch(/connection was lost/);
+      const next = await backend();
+      expect(next).not.toBe(first);
+      // It was dropped before the call, not found dead by it.
+      expect(lines.slice(logged).join("")).not.toMatch(/retrying/);
+    } finally {
+      await single.close();
+    }
+  });
+
   it("replaces a connection whose prepared transaction setup went missing", async () => {
     const single = database(shop.readerUrl, log, 2500);
     try {

@@ -12,12 +12,16 @@ export interface QualifiedName {
 
 const SYSTEM_SCHEMA = /^(pg_catalog|information_schema|pg_toast.*|pg_temp.*)$/;
 
-export const isSystemSchema = (schema: string): boolean => SYSTEM_SCHEMA.test(schema);
+export const isSystemSchema = (schema: string): boolean =>
+  (schema.startsWith("pg_") || schema === "information_schema") && SYSTEM_SCHEMA.test(schema);
+
+/** Whether a name matches one part of a pattern. */
+type Matcher = (text: string) => boolean;
 
 interface Pattern {
   source: string;
-  schema: RegExp;
-  name: RegExp;
+  schema: Matcher;
+  name: Matcher;
   /** The schema part has no wildcard: only then may it match a system schema. */
   literalSchema: boolean;
 }
@@ -40,15 +44,23 @@ export class TablePolicy {
   }
 
   isAllowed(schema: string, name: string): boolean {
-    const matches = (p: Pattern) =>
-      (p.literalSchema || !isSystemSchema(schema)) && p.schema.test(schema) && p.name.test(name);
-    return this.allowPatterns.some(matches) && !this.denyPatterns.some(matches);
+    const system = isSystemSchema(schema);
+    return anyMatches(this.allowPatterns, schema, name, system) && !anyMatches(this.denyPatterns, schema, name, system);
   }
 
   /** Could any relation of this schema be allowed? (Used to skip whole schemas when listing.) */
   mayAllowSchema(schema: string): boolean {
-    return this.allowPatterns.some((p) => (p.literalSchema || !isSystemSchema(schema)) && p.schema.test(schema));
+    const system = isSystemSchema(schema);
+    return this.allowPatterns.some((p) => (p.literalSchema || !system) && p.schema(schema));
   }
+}
+
+/** Runs on every relation of every query: plain loops, no closures. */
+function anyMatches(patterns: readonly Pattern[], schema: string, name: string, system: boolean): boolean {
+  for (const p of patterns) {
+    if ((p.literalSchema || !system) && p.schema(schema) && p.name(name)) return true;
+  }
+  return false;
 }
 
 /** Parses `schema.table`, `"My Schema"."Table"`, `sales.*` or `orders` into a pattern. */
@@ -62,8 +74,8 @@ export function compilePattern(source: string, defaultSchema: string): Pattern {
   const [schemaPart, namePart] = parts.length === 2 ? (parts as [string, string]) : [defaultSchema, parts[0] as string];
   return {
     source,
-    schema: globToRegExp(schemaPart),
-    name: globToRegExp(namePart),
+    schema: globMatcher(schemaPart),
+    name: globMatcher(namePart),
     literalSchema: !/[*?]/.test(schemaPart),
   };
 }
@@ -98,11 +110,15 @@ function splitQualified(text: string): string[] | undefined {
   return parts;
 }
 
-function globToRegExp(glob: string): RegExp {
+/** `*` and literal names, the usual parts, match without a regular expression. */
+function globMatcher(glob: string): Matcher {
+  if (glob === "*") return () => true;
+  if (!/[*?]/.test(glob)) return (text) => text === glob;
   const body = [...glob]
     .map((ch) => (ch === "*" ? ".*" : ch === "?" ? "." : ch.replace(/[\\^$.+()[\]{}|/-]/g, "\\$&")))
     .join("");
-  return new RegExp(`^${body}$`, "s");
+  const pattern = new RegExp(`^${body}$`, "s");
+  return (text) => pattern.test(text);
 }
 
 /** Renders a name the way PostgreSQL would accept it back: quoted only when it must be. */

@@ -61,11 +61,16 @@ const AGGREGATES = new Set([
   "any_value",
 ]);
 
+const NONE: [undefined, undefined] = [undefined, undefined];
+
 function entry(value: unknown): [string | undefined, Body | undefined] {
-  if (!value || typeof value !== "object" || Array.isArray(value)) return [undefined, undefined];
-  const keys = Object.keys(value);
-  if (keys.length !== 1) return [undefined, undefined];
-  return [keys[0], (value as Body)[keys[0] as string] as Body];
+  if (!value || typeof value !== "object" || Array.isArray(value)) return NONE;
+  let type: string | undefined;
+  for (const key in value) {
+    if (type !== undefined) return NONE;
+    type = key;
+  }
+  return type === undefined ? NONE : [type, (value as Body)[type] as Body];
 }
 
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
@@ -80,7 +85,8 @@ function funcName(call: Body): string | undefined {
 function callsSetReturning(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(callsSetReturning);
   if (!value || typeof value !== "object") return false;
-  for (const [key, inner] of Object.entries(value)) {
+  for (const key in value) {
+    const inner = (value as Body)[key];
     if (key === "FuncCall" && SET_RETURNING.has(funcName(inner as Body) ?? "")) return true;
     if (callsSetReturning(inner)) return true;
   }
