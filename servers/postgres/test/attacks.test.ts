@@ -363,6 +363,9 @@ describe("small results", () => {
     expect((await server.guard("SELECT * FROM order_items WHERE order_id = 1 AND product_id = 4")).rowBound).toBe(1);
     expect((await server.guard("SELECT * FROM customers WHERE email = 'ada@example.com'")).rowBound).toBe(1);
     expect((await server.guard("SELECT * FROM orders WHERE customer_id = 1")).rowBound).toBeUndefined();
+    // A set-returning function multiplies the one row, in the select list or in FROM.
+    expect((await server.guard("SELECT unnest(ARRAY[1, 2]) FROM orders WHERE id = 3")).rowBound).toBeUndefined();
+    expect((await server.guard("SELECT lower(status) FROM orders WHERE id = 3")).rowBound).toBe(1);
     const outcome = await attempt("SELECT id, status FROM orders WHERE id = 3");
     expect(outcome.rows).toEqual([[3, "shipped"]]);
     expect(await databaseState(shop.adminUrl)).toEqual(before);

@@ -37,6 +37,54 @@ const SYNC = serialize.sync();
 /** Bind and Execute of a named statement, serialized once (its text and values never change). */
 const boundMessages = new WeakMap<Statement, Buffer>();
 
+const DESCRIBE_PORTAL = serialize.describe({ type: "P", name: "" });
+
+/**
+ * Parse, Bind, Describe (of the portal) and Execute of one unnamed statement, in a single buffer:
+ * what pg-protocol's serializer produces message by message, without its four intermediate copies.
+ * Parameters and results travel as text. The test suite compares the bytes with pg-protocol's.
+ */
+export function statementMessages(text: string, values: readonly (string | null)[], rows: number): Buffer {
+  const textBytes = Buffer.byteLength(text, "utf8");
+  let valueBytes = 0;
+  for (const value of values) valueBytes += 4 + (value === null ? 0 : Buffer.byteLength(value, "utf8"));
+  // Parse: name "", text, no parameter types. Bind: portal "", statement "", a text format code
+  // per value, the values, one text result format. Describe: portal "". Execute: portal "", rows.
+  const parseLength = 4 + 1 + textBytes + 1 + 2;
+  const bindLength = 4 + 1 + 1 + 2 + 2 * values.length + 2 + valueBytes + 2 + 2;
+  const out = Buffer.allocUnsafe(1 + parseLength + 1 + bindLength + DESCRIBE_PORTAL.length + 10);
+  let at = 0;
+  out[at++] = 0x50; // 'P'
+  at = out.writeInt32BE(parseLength, at);
+  out[at++] = 0;
+  at += out.write(text, at, "utf8");
+  out[at++] = 0;
+  at = out.writeInt16BE(0, at);
+  out[at++] = 0x42; // 'B'
+  at = out.writeInt32BE(bindLength, at);
+  out[at++] = 0;
+  out[at++] = 0;
+  at = out.writeInt16BE(values.length, at);
+  for (let i = 0; i < values.length; i++) at = out.writeInt16BE(0, at);
+  at = out.writeInt16BE(values.length, at);
+  for (const value of values) {
+    if (value === null) {
+      at = out.writeInt32BE(-1, at);
+      continue;
+    }
+    const length = out.write(value, at + 4, "utf8");
+    at = out.writeInt32BE(length, at) + length;
+  }
+  at = out.writeInt16BE(1, at);
+  at = out.writeInt16BE(0, at);
+  at += DESCRIBE_PORTAL.copy(out, at);
+  out[at++] = 0x45; // 'E'
+  at = out.writeInt32BE(9, at);
+  out[at++] = 0;
+  out.writeUInt32BE(rows, at);
+  return out;
+}
+
 /**
  * The messages that run a setup or teardown statement: a named one is parsed once per connection
  * (PostgreSQL keeps it for the session, so it is neither parsed nor planned again), then only bound.
@@ -124,12 +172,7 @@ export class ExtendedBatch implements Submittable {
       const known = prepared.get(connection);
       for (const statement of this.spec.setup) messages.push(...run(statement, known));
       const statement = this.spec.statement;
-      if (statement) {
-        messages.push(serialize.parse({ text: statement.text }));
-        messages.push(serialize.bind({ values: [...(statement.values ?? [])] }));
-        messages.push(serialize.describe({ type: "P", name: "" }));
-        messages.push(serialize.execute({ portal: "", rows: this.spec.rows ?? 0 }));
-      }
+      if (statement) messages.push(statementMessages(statement.text, statement.values ?? [], this.spec.rows ?? 0));
       // Teardown runs only if everything before it succeeded (an error skips to Sync).
       for (const teardown of this.spec.teardown ?? []) messages.push(...run(teardown, known));
     } else {

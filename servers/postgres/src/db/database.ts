@@ -4,6 +4,7 @@ import type { Pool, PoolClient } from "pg";
 import { quoteAlways } from "../sql/allowlist.js";
 import { ExtendedBatch, type Statement } from "./batch.js";
 import { classifyError, isConnectionError, QueryFailure } from "./errors.js";
+import { CallWatcher } from "./watch.js";
 
 export interface DatabaseSettings {
   connectionString: string;
@@ -44,6 +45,14 @@ export interface ReadOnlySession {
 const pendingRollback = new WeakMap<object, Promise<Error | undefined>>();
 
 /**
+ * Each connection gets one error listener, for good, instead of one per call: it hands the error to
+ * the call using the connection (ON_ERROR), or drops the connection if it was parked.
+ */
+const ON_ERROR = Symbol("portside.onError");
+const LISTENED = Symbol("portside.listened");
+type RoutedClient = PoolClient & { [ON_ERROR]?: ((error: Error) => void) | undefined; [LISTENED]?: true };
+
+/**
  * How long the last used connection stays checked out for the next call before it goes back to the
  * pool (whose own idle timeout then applies).
  */
@@ -69,6 +78,7 @@ export class Database {
   private warm: PoolClient | undefined;
   private warmSince = 0;
   private warmTimer: NodeJS.Timeout | undefined;
+  private readonly watcher = new CallWatcher();
 
   constructor(
     private readonly settings: DatabaseSettings,
@@ -120,7 +130,8 @@ export class Database {
   private async attempt<T>(work: (session: ReadOnlySession) => Promise<T>, options: RunOptions): Promise<T> {
     const pool = await this.getPool();
     if (options.signal?.aborted) throw new QueryFailure("cancelled", "The call was cancelled.");
-    const client = this.takeWarm() ?? (await pool.connect());
+    const client: RoutedClient = this.takeWarm() ?? (await pool.connect());
+    this.routeErrors(client);
     const previous = pendingRollback.get(client);
     if (previous) {
       pendingRollback.delete(client);
@@ -131,12 +142,14 @@ export class Database {
       }
     }
     let broken: Error | undefined;
-    const onClientError = (error: Error) => {
+    client[ON_ERROR] = (error) => {
       broken = error;
     };
-    client.on("error", onClientError);
     let hardStop: NodeJS.Timeout | undefined;
-    const onAbort = () => {
+    // The server ends a statement at its timeout; "stalled" catches a server that stopped answering.
+    let stalled = false;
+    const unwatch = this.watcher.watch(options.signal, this.settings.statementTimeoutMs + 10_000, (reason) => {
+      stalled = reason === "stalled";
       void cancelBackend(client, this.log);
       // If the server does not answer the cancel (network gone), drop the connection.
       hardStop = setTimeout(() => {
@@ -144,15 +157,7 @@ export class Database {
         void client.end().catch(() => undefined);
       }, 3000);
       hardStop.unref();
-    };
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    // The server ends a statement at its timeout; this catches a server that stopped answering.
-    let stalled = false;
-    const watchdog = setTimeout(() => {
-      stalled = true;
-      onAbort();
-    }, this.settings.statementTimeoutMs + 10_000);
-    watchdog.unref();
+    });
     let begun = false;
     let closed = false;
     const session: ReadOnlySession = {
@@ -185,10 +190,9 @@ export class Database {
       }
       throw error;
     } finally {
-      options.signal?.removeEventListener("abort", onAbort);
-      clearTimeout(watchdog);
+      unwatch();
       if (hardStop) clearTimeout(hardStop);
-      client.off("error", onClientError);
+      client[ON_ERROR] = undefined;
       if (begun && !closed && !broken) {
         // Nothing to keep: roll back, but only after the answer went out (setImmediate runs once
         // the response has been written), so the caller never waits for it. The connection goes
@@ -217,10 +221,23 @@ export class Database {
 
   private takeWarm(): PoolClient | undefined {
     const client = this.warm;
-    if (!client) return undefined;
     this.warm = undefined;
-    client.off("error", this.onWarmError);
     return client;
+  }
+
+  private routeErrors(client: RoutedClient): void {
+    if (client[LISTENED]) return;
+    client[LISTENED] = true;
+    client.on("error", (error: Error) => {
+      const onError = client[ON_ERROR];
+      if (onError) onError(error);
+      else if (client === this.warm) {
+        // Checked out but idle, it has no pool listener: drop it here.
+        this.log.warn("an idle database connection was lost", { error });
+        this.takeWarm()?.release(error);
+      }
+      // Otherwise it is idle in the pool, whose own listener drops it.
+    });
   }
 
   /** Keeps a healthy connection for the next call, unless someone is waiting for one. */
@@ -231,8 +248,6 @@ export class Database {
     }
     this.warm = client;
     this.warmSince = Date.now();
-    // Checked out, it has no pool listener: a connection lost while parked must not go unhandled.
-    client.on("error", this.onWarmError);
     this.warmTimer ??= setTimeout(this.coolDown, WARM_IDLE_MS).unref();
   }
 
@@ -246,11 +261,6 @@ export class Database {
       return;
     }
     this.takeWarm()?.release();
-  };
-
-  private readonly onWarmError = (error: Error) => {
-    this.log.warn("an idle database connection was lost", { error });
-    this.takeWarm()?.release(error);
   };
 
   private getPool(): Promise<Pool> {
@@ -277,6 +287,7 @@ export class Database {
     this.poolLoading = undefined;
     clearTimeout(this.warmTimer);
     this.warmTimer = undefined;
+    this.watcher.close();
     this.takeWarm()?.release();
     await pool?.end();
   }

@@ -114,7 +114,7 @@ export async function streamRows(
     batch = await run(client, new ExtendedBatch({ continueRows: batchSize }));
   }
   return {
-    columns: await columnsOf(client, fields),
+    columns: fields.every(isNamedType) ? namedColumns(fields) : await columnsOf(client, fields),
     rows,
     rowsJson,
     truncated,
@@ -151,19 +151,22 @@ export function capValue(value: unknown, max: number): [unknown, boolean] {
 
 const typeNameCache = new Map<number, string>();
 
-async function columnsOf(client: PoolClient, fields: readonly Field[]): Promise<Column[]> {
-  const unknown = [
-    ...new Set(fields.map((f) => f.dataTypeID).filter((oid) => !BUILTIN_TYPE_NAMES[oid] && !typeNameCache.has(oid))),
-  ];
-  if (unknown.length) {
-    const result = await client.query<{ oid: number; name: string }>(
-      "SELECT oid::int AS oid, pg_catalog.format_type(oid, NULL) AS name FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])",
-      [unknown],
-    );
-    for (const row of result.rows) typeNameCache.set(row.oid, row.name);
-  }
-  return fields.map((f) => ({
+const isNamedType = (field: Field) =>
+  BUILTIN_TYPE_NAMES[field.dataTypeID] !== undefined || typeNameCache.has(field.dataTypeID);
+
+const namedColumns = (fields: readonly Field[]): Column[] =>
+  fields.map((f) => ({
     name: f.name,
     type: BUILTIN_TYPE_NAMES[f.dataTypeID] ?? typeNameCache.get(f.dataTypeID) ?? `oid ${f.dataTypeID}`,
   }));
+
+/** Column types by name, asking the catalog (once per type) for those not built in. */
+async function columnsOf(client: PoolClient, fields: readonly Field[]): Promise<Column[]> {
+  const unknown = [...new Set(fields.filter((f) => !isNamedType(f)).map((f) => f.dataTypeID))];
+  const result = await client.query<{ oid: number; name: string }>(
+    "SELECT oid::int AS oid, pg_catalog.format_type(oid, NULL) AS name FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])",
+    [unknown],
+  );
+  for (const row of result.rows) typeNameCache.set(row.oid, row.name);
+  return namedColumns(fields);
 }

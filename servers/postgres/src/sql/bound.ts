@@ -135,12 +135,14 @@ function pinnedColumns(where: unknown, table: string, alias: string | undefined,
 
 /**
  * The most rows `select` can return, when the tree proves it; undefined otherwise. `relation`
- * resolves the query's only table (schema, name) when it has exactly one.
+ * resolves the query's only table (schema, name) when it has exactly one. `callsFunctions: false`
+ * (the guard saw no function call anywhere) skips looking for set-returning ones.
  */
 export function resultRowBound(
   select: Body,
   uniqueKeys: UniqueKeys | undefined,
   resolve: (rangeVar: Body) => { schema: string; name: string } | undefined,
+  callsFunctions = true,
 ): number | undefined {
   let bound: number | undefined;
   const limit = constantInteger(select.limitCount);
@@ -149,9 +151,8 @@ export function resultRowBound(
   if (select.op && select.op !== "SETOP_NONE") return bound;
   const values = list(select.valuesLists);
   if (values.length > 0) return Math.min(bound ?? values.length, values.length);
-  if (callsSetReturning(select.targetList)) return bound;
   const from = list(select.fromClause);
-  if (callsSetReturning(from)) return bound;
+  if (callsFunctions && (callsSetReturning(select.targetList) || callsSetReturning(from))) return bound;
 
   const groups = list(select.groupClause);
   const targets = list(select.targetList).map((t) => entry(t)[1]?.val);

@@ -158,8 +158,11 @@ async function checkText(sql: string, policy: GuardPolicy, explainWrapped: boole
   let rowBound: number | undefined;
   if (type === "SelectStmt") {
     checker.node(root);
-    rowBound = resultRowBound(body as Record<string, unknown>, policy.uniqueKeys, (rangeVar) =>
-      checker.resolved(rangeVar),
+    rowBound = resultRowBound(
+      body as Record<string, unknown>,
+      policy.uniqueKeys,
+      (rangeVar) => checker.resolved(rangeVar),
+      checker.functionCalls > 0,
     );
   } else if (type === "ExplainStmt" && !explainWrapped) {
     kind = "explain";
@@ -547,6 +550,8 @@ interface Scope {
 class Checker {
   readonly insertions: Insertion[] = [];
   maxParam = 0;
+  /** Function calls anywhere in the tree. */
+  functionCalls = 0;
   private readonly seen = new Map<string, QualifiedName>();
   private readonly resolutions = new Map<Body, QualifiedName>();
   private scope: Scope | undefined;
@@ -793,6 +798,7 @@ class Checker {
   }
 
   private funcCall(body: Body): void {
+    this.functionCalls++;
     const location = typeof body.location === "number" ? body.location : undefined;
     const parts = names(body.funcname, () => this.malformed());
     const name = parts[parts.length - 1] ?? "";
