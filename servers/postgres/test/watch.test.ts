@@ -10,12 +10,18 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** One call under a watcher ticking every 50 ms; `stops` records why it was stopped. */
+function watched(signal?: AbortSignal, stallAfterMs = 60_000) {
+  const watcher = new CallWatcher(50);
+  const stops: StopReason[] = [];
+  const done = watcher.watch(signal, stallAfterMs, (reason) => stops.push(reason));
+  return { watcher, stops, done };
+}
+
 describe("CallWatcher", () => {
   it("stops a call cancelled before its first tick at that tick", () => {
-    const watcher = new CallWatcher(50);
-    const stops: StopReason[] = [];
     const controller = new AbortController();
-    watcher.watch(controller.signal, 60_000, (reason) => stops.push(reason));
+    const { stops } = watched(controller.signal);
     controller.abort();
     expect(stops).toEqual([]);
     vi.advanceTimersByTime(50);
@@ -25,19 +31,15 @@ describe("CallWatcher", () => {
   });
 
   it("stops a longer call the moment it is cancelled", () => {
-    const watcher = new CallWatcher(50);
-    const stops: StopReason[] = [];
     const controller = new AbortController();
-    watcher.watch(controller.signal, 60_000, (reason) => stops.push(reason));
+    const { stops } = watched(controller.signal);
     vi.advanceTimersByTime(120);
     controller.abort();
     expect(stops).toEqual(["cancelled"]);
   });
 
   it("stops a call that outlives its deadline", () => {
-    const watcher = new CallWatcher(50);
-    const stops: StopReason[] = [];
-    watcher.watch(undefined, 1000, (reason) => stops.push(reason));
+    const { stops } = watched(undefined, 1000);
     vi.advanceTimersByTime(950);
     expect(stops).toEqual([]);
     vi.advanceTimersByTime(100);
@@ -45,11 +47,9 @@ describe("CallWatcher", () => {
   });
 
   it("never stops a call that ended, and lets go of its signal", () => {
-    const watcher = new CallWatcher(50);
-    const stops: StopReason[] = [];
     const controller = new AbortController();
     const removed = vi.spyOn(controller.signal, "removeEventListener");
-    const done = watcher.watch(controller.signal, 1000, (reason) => stops.push(reason));
+    const { stops, done } = watched(controller.signal, 1000);
     vi.advanceTimersByTime(100);
     done();
     expect(removed).toHaveBeenCalledWith("abort", expect.any(Function));
@@ -59,8 +59,7 @@ describe("CallWatcher", () => {
   });
 
   it("keeps no timer running once no call is in flight", () => {
-    const watcher = new CallWatcher(50);
-    const done = watcher.watch(undefined, 1000, () => undefined);
+    const { watcher, done } = watched(undefined, 1000);
     done();
     vi.advanceTimersByTime(50);
     expect(vi.getTimerCount()).toBe(0);

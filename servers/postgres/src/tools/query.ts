@@ -1,4 +1,4 @@
-import { defineTool, sanitizeDeep, type Tool } from "@portside/shared";
+import { defineTool, sanitizeDeep, sanitizeText, type Tool } from "@portside/shared";
 import { z } from "zod";
 import type { RowSet } from "../db/stream.js";
 import type { PostgresService } from "../service.js";
@@ -73,7 +73,8 @@ export function queryTool(service: PostgresService, limits: QueryLimits): Tool {
 function toOutput(result: RowSet, maxRows: number, maxBytes: number): QueryOutput {
   const rows = result.rows;
   const out: QueryOutput = {
-    columns: sanitizeDeep(result.columns),
+    // Names come from the query or the catalog (third-party text); the keys are ours.
+    columns: result.columns.map((c) => ({ name: sanitizeText(c.name), type: sanitizeText(c.type) })),
     rows,
     rowCount: rows.length,
     truncated: result.truncated !== false,

@@ -1,14 +1,9 @@
 import type { TestProject } from "vitest/node";
 import { startTestDatabase } from "./database.ts";
-import { seedShop } from "./shop.ts";
+import { type Shop, seedShop } from "./shop.ts";
 
-export interface ProvidedShop {
-  readerUrl: string;
-  writerUrl: string;
-  adminUrl: string;
-  allow: string;
-  deny: string;
-}
+/** What the tests get: the shop without its server handle (provided values must be plain data). */
+export type ProvidedShop = Omit<Shop, "db">;
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -20,14 +15,8 @@ declare module "vitest" {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const db = await startTestDatabase("portside_unit");
   try {
-    const shop = await seedShop(db);
-    project.provide("shop", {
-      readerUrl: shop.readerUrl,
-      writerUrl: shop.writerUrl,
-      adminUrl: shop.adminUrl,
-      allow: shop.allow,
-      deny: shop.deny,
-    });
+    const { db: _server, ...shop } = await seedShop(db);
+    project.provide("shop", shop);
   } catch (error) {
     await db.stop();
     throw error;
