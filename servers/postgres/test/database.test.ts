@@ -343,6 +343,24 @@ describe("reconnecting", () => {
     }
   });
 
+  it("replaces a connection whose prepared ROLLBACK went missing", async () => {
+    const single = database(shop.readerUrl, log, 2500);
+    try {
+      const lookup = (sql: string) =>
+        single.readOnly((s) => streamRows(s, sql, [], caps, { rowBound: 1 }), { lazyBegin: true });
+      expect((await lookup("SELECT 1")).rows).toEqual([[1]]);
+      await single.readOnly(async ({ client }) => {
+        await client.query("DEALLOCATE portside_rollback");
+      });
+      const logged = lines.length;
+      expect((await lookup("SELECT 2")).rows).toEqual([[2]]);
+      expect(lines.slice(logged).join("")).toMatch(/retrying/);
+      expect((await lookup("SELECT current_setting('transaction_read_only')")).rows).toEqual([["on"]]);
+    } finally {
+      await single.close();
+    }
+  });
+
   it("reports an unreachable database as unavailable, without the password", async () => {
     const url = new URL(shop.readerUrl);
     url.port = "1";

@@ -21,10 +21,13 @@ export interface Statement {
   name?: string;
 }
 
-/** A setup statement failed: the connection is in an unknown state and must be replaced. */
+/**
+ * A statement that opens or ends the transaction failed: the connection is in an unknown state and
+ * must be replaced (the call is then retried on a fresh one).
+ */
 export class SetupFailed extends Error {
-  constructor(cause: unknown) {
-    super(`could not open the read-only transaction: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  constructor(cause: unknown, step: "open" | "end" = "open") {
+    super(`could not ${step} the read-only transaction: ${(cause as Error)?.message ?? String(cause)}`, { cause });
     this.name = "SetupFailed";
   }
 }
@@ -232,7 +235,10 @@ export class ExtendedBatch implements Submittable {
     // The server skips to Sync after an error; pg stops routing this batch's messages here.
     if (this.settled) return;
     this.settled = true;
-    this.reject(this.setupLeft > 0 ? new SetupFailed(error) : error);
+    if (this.setupLeft > 0) this.reject(new SetupFailed(error));
+    else if (!this.inStatement && "setup" in this.spec && this.spec.teardown?.length) {
+      this.reject(new SetupFailed(error, "end"));
+    } else this.reject(error);
   }
 
   handleReadyForQuery(): void {
