@@ -63,9 +63,12 @@ describe("CallWatcher", () => {
     done();
     vi.advanceTimersByTime(50);
     expect(vi.getTimerCount()).toBe(0);
-    watcher.watch(undefined, 1000, () => undefined);
+    const next = watcher.watch(undefined, 1000, () => undefined);
     expect(vi.getTimerCount()).toBe(1);
-    watcher.close();
+    vi.advanceTimersByTime(50);
+    expect(vi.getTimerCount()).toBe(1);
+    next();
+    vi.advanceTimersByTime(50);
     expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -287,7 +287,6 @@ export class Database {
     this.poolLoading = undefined;
     clearTimeout(this.warmTimer);
     this.warmTimer = undefined;
-    this.watcher.close();
     this.takeWarm()?.release();
     await pool?.end();
   }

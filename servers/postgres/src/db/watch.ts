@@ -38,12 +38,6 @@ export class CallWatcher {
     };
   }
 
-  /** Stops the timer (the watched calls are being torn down with their connections). */
-  close(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
   private readonly tick = () => {
     this.timer = undefined;
     const now = Date.now();
