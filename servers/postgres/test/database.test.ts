@@ -5,7 +5,7 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Database } from "../src/db/database.ts";
+import { Database } from "../src/db/database.ts";
 import { QueryFailure } from "../src/db/errors.ts";
 import { streamRows } from "../src/db/stream.ts";
 import { captureLog, database } from "./support/service.ts";
@@ -322,6 +322,33 @@ describe("reconnecting", () => {
       expect(lines.slice(logged).join("")).not.toMatch(/retrying/);
     } finally {
       await single.close();
+    }
+  });
+
+  it("serves more concurrent calls than connections, none left waiting behind a parked one", async () => {
+    // One connection, nine calls at once: the connection must not sit parked while calls wait.
+    const one = new Database(
+      {
+        connectionString: shop.readerUrl,
+        poolSize: 1,
+        statementTimeoutMs: 2500,
+        connectTimeoutMs: 2000,
+        searchPath: ["public"],
+        applicationName: "portside-postgres-test",
+      },
+      log,
+    );
+    try {
+      const call = (i: number) =>
+        one.readOnly((s) => streamRows(s, `SELECT ${i}, pg_sleep(0.01)`, [], caps, { rowBound: 1 }), {
+          lazyBegin: true,
+        });
+      for (let round = 0; round < 3; round++) {
+        const results = await Promise.all(Array.from({ length: 9 }, (_, i) => call(i)));
+        expect(results.map((r) => r.rows[0]?.[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      }
+    } finally {
+      await one.close();
     }
   });
 
