@@ -1,4 +1,5 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { Protocol } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
   CallToolRequestSchema,
   ErrorCode,
@@ -89,7 +90,10 @@ export function createSessionServer(info: ServerInfo, app: ServerApp, options: S
   const budget = new ResponseBudget(options.maxResponseChars);
   server.registerCapabilities({ tools: { listChanged: false } });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: app.tools.map((tool) => tool.listing()) }));
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  // Server.setRequestHandler wraps tools/call to parse the request a second time and check the result
+  // against the protocol schema; defineTool builds every result to that schema already, so the
+  // handler is registered on the protocol layer directly and skips both on every call.
+  Protocol.prototype.setRequestHandler.call(server, CallToolRequestSchema, async (request, extra) => {
     const tool = tools.get(request.params.name);
     if (!tool) {
       throw new McpError(
@@ -98,7 +102,8 @@ export function createSessionServer(info: ServerInfo, app: ServerApp, options: S
       );
     }
     const progressToken = request.params._meta?.progressToken;
-    const signal = AbortSignal.any([extra.signal, session.closed]);
+    // The protocol aborts every running call when the connection closes, which is how a session ends.
+    const signal = extra.signal;
     // Progress sent without being awaited must still reach the client before the result does.
     const unsent = new Set<Promise<void>>();
     let sentProgress = false;
