@@ -333,6 +333,22 @@ describe("Streamable HTTP", () => {
     expect(afterDelete.status).toBe(404);
   });
 
+  it("aborts a running call when its session ends", async () => {
+    const observer = await server.connect({ token: TOKEN });
+    const client = await server.connect({ token: TOKEN });
+    const call = client
+      .callTool({ name: "count_slowly", arguments: { steps: 200, stepMs: 50 } })
+      .catch((error: unknown) => error);
+    const lastCount = async () => structured(await observer.callTool({ name: "last_count", arguments: {} }));
+    await expect.poll(lastCount).toMatchObject({ started: true, finished: false, aborted: false });
+    // DELETE ends the session on the server while the call is still counting.
+    await (client.transport as unknown as { terminateSession(): Promise<void> }).terminateSession();
+    await expect.poll(lastCount, { timeout: 5000 }).toMatchObject({ aborted: true, finished: false });
+    await client.close();
+    await call;
+    await observer.close();
+  });
+
   it("limits body size and session count, and answers /healthz", async () => {
     const health = await fetch(new URL("/healthz", server.url));
     expect(health.status).toBe(200);
